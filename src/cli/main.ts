@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+/** The `ckpt` command. */
+import { Command } from 'commander';
+import { runConformance } from './conformance.ts';
+import { runDemo } from './demo.ts';
+
+const program = new Command();
+program.name('ckpt').description('Checkpoint policies: decide, prove and carry out which model checkpoints to keep.');
+
+program
+  .command('demo')
+  .description('run the embedded demo policy on an embedded training curve and print every decision')
+  .action(() => {
+    process.exitCode = runDemo((l) => console.log(l));
+  });
+
+program
+  .command('conformance')
+  .argument('<dir>', 'directory of Lightning conformance traces (*.jsonl)')
+  .description('replay recorded Lightning ModelCheckpoint scenarios and report every difference')
+  .action((dir: string) => {
+    process.exitCode = runConformance(dir, (l) => console.log(l));
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,127 @@
+/**
+ * What the policy knows about the storage: a persistent (structurally shared) map of paths to
+ * files, symlinks and directories. Lightning asks the filesystem whether a name exists (for the
+ * version counter) and what a directory holds (for the "not empty" warning); the pure core asks
+ * this model instead. It starts from the listing that arrives with the setup event and follows the
+ * core's own save / remove / link effects. The same model replays Lightning's traces in tests.
+ *
+ * Keys are normalized absolute paths (or URLs verbatim for non-local stores).
+ */
+import { Map as IMap } from 'immutable';
+import { isLocalPath, pyDirname, pyJoin, pyNormpath } from './paths.ts';
+
+export type FileNode =
+  | { readonly kind: 'file' }
+  | { readonly kind: 'dir' }
+  | { readonly kind: 'symlink'; readonly target: string };
+
+export interface FileEntry {
+  readonly path: string;
+  readonly kind: 'file' | 'dir' | 'symlink';
+  /** raw symlink text, relative to the link's directory unless absolute */
+  readonly target?: string;
+}
+
+const FILE: FileNode = { kind: 'file' };
+const DIR: FileNode = { kind: 'dir' };
+
+export type FileTree = IMap<string, FileNode>;
+export const emptyTree: FileTree = IMap();
+
+/** Normalizes a local path against the working directory; URLs are kept as written. */
+export function fileKey(path: string, cwd: string): string {
+  if (!isLocalPath(path)) return path;
+  return pyNormpath(path.startsWith('/') ? path : pyJoin(cwd, path));
+}
+
+function ancestors(key: string): string[] {
+  const out: string[] = [];
+  if (!key.startsWith('/')) return out;
+  let d = pyDirname(key);
+  while (d !== '' && d !== '/') {
+    out.push(d);
+    d = pyDirname(d);
+  }
+  return out;
+}
+
+function withParents(tree: FileTree, key: string): FileTree {
+  let t = tree;
+  for (const d of ancestors(key)) {
+    if (t.get(d)?.kind === 'dir') break; // its own parents were added with it
+    t = t.set(d, DIR);
+  }
+  return t;
+}
+
+export function treeFromListing(entries: readonly FileEntry[], cwd: string): FileTree {
+  return emptyTree.withMutations((m) => {
+    for (const e of entries) {
+      const key = fileKey(e.path, cwd);
+      const node: FileNode = e.kind === 'symlink' ? { kind: 'symlink', target: e.target ?? '' } : e.kind === 'dir' ? DIR : FILE;
+      m.set(key, node);
+      for (const d of ancestors(key)) if (!m.has(d)) m.set(d, DIR);
+    }
+  });
+}
+
+/** Follows symlinks (at most 40 hops, like the kernel); a dangling link does not exist. */
+export function resolveNode(tree: FileTree, key: string): FileNode | undefined {
+  let k = key;
+  for (let hops = 0; hops < 40; hops++) {
+    const node = tree.get(k);
+    if (node === undefined || node.kind !== 'symlink') return node;
+    k = pyNormpath(node.target.startsWith('/') ? node.target : pyJoin(pyDirname(k), node.target));
+  }
+  return undefined;
+}
+
+/** fs.exists: follows symlinks, so a dangling symlink counts as absent. */
+export function exists(tree: FileTree, key: string): boolean {
+  return resolveNode(tree, key) !== undefined;
+}
+
+function removeSubtree(tree: FileTree, key: string): FileTree {
+  const prefix = key + '/';
+  return tree.delete(key).filter((_, k) => !k.startsWith(prefix));
+}
+
+/** A checkpoint written at `key`: replaces whatever was there (a symlink is replaced, not followed). */
+export function writeFile(tree: FileTree, key: string): FileTree {
+  return withParents(tree.get(key)?.kind === 'dir' ? removeSubtree(tree, key) : tree, key).set(key, FILE);
+}
+
+/** Lightning's remove: only when the path exists following symlinks; then the entry itself goes. */
+export function removePath(tree: FileTree, key: string): FileTree {
+  if (!exists(tree, key)) return tree;
+  return tree.get(key)?.kind === 'dir' ? removeSubtree(tree, key) : tree.delete(key);
+}
+
+/** save_last='link': whatever is at `key` is removed and a symlink with text `target` takes its place. */
+export function writeSymlink(tree: FileTree, key: string, target: string): FileTree {
+  return withParents(tree.get(key)?.kind === 'dir' ? removeSubtree(tree, key) : tree, key).set(key, { kind: 'symlink', target });
+}
+
+/** Does `dir` exist as a directory holding at least one entry? (`_is_dir(dirpath) and len(fs.ls(dirpath)) > 0`) */
+export function isNonEmptyDir(tree: FileTree, dir: string): boolean {
+  if (resolveNode(tree, dir)?.kind !== 'dir') return false;
+  const prefix = dir === '/' ? '/' : dir + '/';
+  return tree.some((_, k) => k.startsWith(prefix) && k !== dir);
+}
+
+/** Every file, symlink and empty directory below `root`, sorted: what a trace lists in files_after. */
+export function listing(tree: FileTree, root: string): FileEntry[] {
+  const prefix = root === '/' ? '/' : root + '/';
+  const keys = [...tree.keys()].filter((k) => k.startsWith(prefix)).sort();
+  const out: FileEntry[] = [];
+  for (const k of keys) {
+    const node = tree.get(k)!;
+    if (node.kind === 'dir') {
+      const childPrefix = k + '/';
+      if (keys.some((o) => o.startsWith(childPrefix))) continue;
+      out.push({ path: k, kind: 'dir' });
+    } else if (node.kind === 'symlink') out.push({ path: k, kind: 'symlink', target: node.target });
+    else out.push({ path: k, kind: 'file' });
+  }
+  return out;
+}

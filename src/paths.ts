@@ -1,0 +1,93 @@
+/**
+ * POSIX path arithmetic done the way Python's `os.path` and `pathlib` do it, on strings only.
+ * The core never touches a filesystem: Lightning's `realpath`/`abspath` become lexical operations
+ * against a working directory that arrives with the configuration.
+ */
+
+/** `scheme://...` paths (s3://, memory://, gs://) are not local files: fsspec hands them to another filesystem. */
+const URL_SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
+
+export function urlScheme(path: string): string | null {
+  const m = URL_SCHEME.exec(path);
+  return m ? m[1]!.toLowerCase() : null;
+}
+
+/** fsspec's `_is_local_file_protocol`: plain paths and file:// are local. */
+export function isLocalPath(path: string): boolean {
+  const scheme = urlScheme(path);
+  return scheme === null || scheme === 'file' || scheme === 'local';
+}
+
+/** os.path.join for POSIX: an absolute component restarts the path. */
+export function pyJoin(first: string, ...rest: string[]): string {
+  let out = first;
+  for (const part of rest) {
+    if (part.startsWith('/')) out = part;
+    else if (out === '' || out.endsWith('/')) out += part;
+    else out += '/' + part;
+  }
+  return out;
+}
+
+/** os.path.normpath for POSIX (Python keeps exactly two leading slashes; we fold them like one). */
+export function pyNormpath(path: string): string {
+  if (path === '') return '.';
+  const absolute = path.startsWith('/');
+  const parts: string[] = [];
+  for (const seg of path.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') {
+      if (parts.length > 0 && parts[parts.length - 1] !== '..') parts.pop();
+      else if (!absolute) parts.push('..');
+      continue;
+    }
+    parts.push(seg);
+  }
+  const joined = parts.join('/');
+  return absolute ? '/' + joined : joined || '.';
+}
+
+/** os.path.abspath: join with the working directory, then normpath. */
+export function pyAbspath(path: string, cwd: string): string {
+  return pyNormpath(path.startsWith('/') ? path : pyJoin(cwd, path));
+}
+
+/** os.path.dirname */
+export function pyDirname(path: string): string {
+  const i = path.lastIndexOf('/');
+  if (i < 0) return '';
+  const head = path.slice(0, i + 1);
+  return /^\/+$/.test(head) ? head : head.replace(/\/+$/, '');
+}
+
+/** os.path.relpath(path, start) for POSIX. */
+export function pyRelpath(path: string, start: string, cwd: string): string {
+  const a = pyAbspath(path, cwd).split('/').filter(Boolean);
+  const b = pyAbspath(start || '.', cwd).split('/').filter(Boolean);
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  const rel = [...Array<string>(b.length - i).fill('..'), ...a.slice(i)];
+  return rel.length ? rel.join('/') : '.';
+}
+
+/**
+ * pathlib's `Path(p).absolute()` as a list of segments: unlike abspath it keeps `..` (pathlib never
+ * collapses it), only dropping empty and `.` segments. Lightning compares these for removals.
+ */
+export function pathlibAbsoluteParts(path: string, cwd: string): string[] {
+  const full = path.startsWith('/') ? path : pyJoin(cwd, path);
+  return full.split('/').filter((s) => s !== '' && s !== '.');
+}
+
+/** `dirpath in Path(previous).absolute().parents` */
+export function isStrictParent(dirParts: readonly string[], pathParts: readonly string[]): boolean {
+  if (dirParts.length >= pathParts.length) return false;
+  for (let i = 0; i < dirParts.length; i++) if (dirParts[i] !== pathParts[i]) return false;
+  return true;
+}
+
+/** Is `path` (normalized absolute) inside `dir` (normalized absolute), or equal to it? */
+export function isWithin(path: string, dir: string): boolean {
+  if (dir === '/') return path.startsWith('/');
+  return path === dir || path.startsWith(dir + '/');
+}
