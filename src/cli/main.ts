@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `ckpt` command. */
+/** The `ckpt` command: each subcommand lives in its own module and registers itself here. */
 import { Command } from 'commander';
 import { runConformance } from './conformance.ts';
 import { runDemo } from './demo.ts';
@@ -21,5 +21,7 @@ program
   .action((dir: string) => {
     process.exitCode = runConformance(dir, (l) => console.log(l));
   });
+
+// Further commands register here, one line each: registerX(program);
 
 await program.parseAsync(process.argv);

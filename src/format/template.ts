@@ -328,7 +328,9 @@ export function formatCheckpointName(
   opts: NameOptions,
   ver?: number,
 ): string {
-  const key = JSON.stringify([template ?? null, opts.joinChar, opts.equalsChar, opts.autoInsertMetricName, opts.extension]);
+  // null, undefined and '' all mean the default template
+  const { joinChar: j, equalsChar: e, extension: x } = opts;
+  const key = `${opts.autoInsertMetricName}${j.length}:${j}${e.length}:${e}${x.length}:${x}${template ?? ''}`; // unambiguous
   let compiled = cache.get(key);
   if (!compiled) {
     compiled = compileTemplate(template, opts);
