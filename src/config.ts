@@ -227,9 +227,9 @@ function timedeltaMicros(v: TimedeltaInput): number {
 }
 
 /** Shape check: every key known, given once, with a value of the right type. */
-function decodeShape(input: unknown): E.Either<ConfigIssue[], Partial<Record<OptionName, unknown>>> {
+function decodeShape(input: unknown): { issues: ConfigIssue[]; options: Partial<Record<OptionName, unknown>> | null } {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return E.left([{ field: '(options)', value: input, allowed: 'an object of ModelCheckpoint options', message: `options must be an object of ModelCheckpoint options, got ${show(input)}` }]);
+    return { issues: [{ field: '(options)', value: input, allowed: 'an object of ModelCheckpoint options', message: `options must be an object of ModelCheckpoint options, got ${show(input)}` }], options: null };
   }
   const issues: ConfigIssue[] = [];
   const out: Partial<Record<OptionName, unknown>> = {};
@@ -259,7 +259,7 @@ function decodeShape(input: unknown): E.Either<ConfigIssue[], Partial<Record<Opt
     }
     out[name] = decoded.right;
   }
-  return issues.length ? E.left(issues) : E.right(out);
+  return { issues, options: out };
 }
 
 /** What Lightning's constructor derives before validating (`__init_triggers`). */
@@ -340,10 +340,10 @@ export function escapeIssues(c: PolicyConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const check = (field: string, template: string | null, autoInsert: boolean) => {
     if (!template) return;
-    // The literal parts and metric names decide the directory structure; values are numbers.
+    // The literal parts, metric names and join characters decide the directory structure; values are numbers.
     let text = template;
-    if (autoInsert) for (const k of templateKeys(template)) text = text.split('{' + k).join(k + '={' + k);
-    const skeleton = text.replace(/\{[^{}]*\}/g, '0');
+    if (autoInsert) for (const k of templateKeys(template)) text = text.split('{' + k).join(k + c.checkpointEqualsChar + '{' + k);
+    const skeleton = text.replace(/\{[^{}]*\}/g, '0') + c.checkpointJoinChar + 'v1' + c.fileExtension;
     if (skeleton.startsWith('/') || pyNormpath(skeleton).split('/')[0] === '..' || skeleton.split('/').includes('..')) {
       issues.push({
         field,
@@ -353,7 +353,7 @@ export function escapeIssues(c: PolicyConfig): ConfigIssue[] {
       });
     }
   };
-  check('filename', c.filename, c.autoInsertMetricName);
+  check('filename', c.filename || '{epoch}' + c.checkpointJoinChar + '{step}', c.autoInsertMetricName);
   check('CHECKPOINT_NAME_LAST', c.checkpointNameLast, c.autoInsertMetricName);
   return issues;
 }
@@ -386,7 +386,8 @@ function withDefaults(opts: Partial<Record<OptionName, unknown>>): PolicyConfig 
 
 /** Shape and defaults only: what Lightning's constructor receives, before it validates anything. */
 export function decodeOptions(input: unknown): E.Either<ConfigIssue[], PolicyConfig> {
-  return pipe(decodeShape(input), E.map(withDefaults));
+  const { issues, options } = decodeShape(input);
+  return issues.length || options === null ? E.left(issues) : E.right(withDefaults(options));
 }
 
 /** Every issue of a configuration, Lightning's own first (in the order Lightning checks them). */
@@ -394,15 +395,16 @@ export function validateConfig(c: PolicyConfig): ConfigIssue[] {
   return [...lightningIssues(c), ...escapeIssues(c)];
 }
 
-/** Decodes and validates options; every issue of the input is reported together. */
+/**
+ * Decodes and validates options. Every issue of the input is reported together: type errors and
+ * unknown keys first, then the checks Lightning would make on the options that did decode.
+ */
 export function decodeConfig(input: unknown): E.Either<ConfigIssue[], PolicyConfig> {
-  return pipe(
-    decodeOptions(input),
-    E.chain((c) => {
-      const issues = validateConfig(c);
-      return issues.length ? E.left(issues) : E.right(c);
-    }),
-  );
+  const { issues, options } = decodeShape(input);
+  if (options === null) return E.left(issues);
+  const config = withDefaults(options);
+  const all = [...issues, ...validateConfig(config)];
+  return all.length ? E.left(all) : E.right(config);
 }
 
 /** decodeConfig for callers who prefer exceptions (library users building a config in code). */

@@ -16,7 +16,7 @@ export type Trigger =
 
 export type Reason =
   /** admitted into the top k: `score` beat the k-th value (or fewer than k were kept) */
-  | { readonly rule: 'topK'; readonly trigger: Trigger; readonly monitor: string; readonly score: number; readonly k: number; readonly kthValue: number | null; readonly epoch: number; readonly step: number }
+  | { readonly rule: 'topK'; readonly trigger: Trigger; readonly monitor: string; readonly score: number; readonly k: number; readonly keepAll: boolean; readonly kthValue: number | null; readonly epoch: number; readonly step: number }
   /** no monitor: every trigger saves (save_top_k 1 keeps only the newest) */
   | { readonly rule: 'noMonitor'; readonly trigger: Trigger; readonly epoch: number; readonly step: number }
   /** the last checkpoint (save_last) */

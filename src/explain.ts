@@ -17,8 +17,9 @@ export function explainReason(r: Reason): string {
   switch (r.rule) {
     case 'topK':
       return (
-        `epoch ${r.epoch}, step ${r.step}: ${r.monitor} ${num(r.score)} entered the top ${r.k}` +
-        (r.kthValue === null ? ' (fewer than k kept)' : ` (beat the k-th value ${num(r.kthValue)})`) +
+        `epoch ${r.epoch}, step ${r.step}: ${r.monitor} ${num(r.score)} ` +
+        (r.keepAll ? 'kept (save_top_k=-1 keeps every checkpoint)' : `entered the top ${r.k}`) +
+        (r.keepAll ? '' : r.kthValue === null ? ` (fewer than ${r.k} kept)` : ` (beat the k-th value ${num(r.kthValue)})`) +
         ` ${TRIGGERS[r.trigger]}`
       );
     case 'noMonitor':

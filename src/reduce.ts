@@ -305,6 +305,7 @@ class Hook {
   updateBestAndSave(monitor: string, currentValue: PyValue, trigger: Trigger) {
     const s = this.s;
     const k = this.c.saveTopK === -1 ? s.bestKModels.size + 1 : this.c.saveTopK;
+    const kthBefore = s.bestKModels.size >= k && k > 0 ? s.kthValue : null;
     let delPath: string | null = null;
     if (s.bestKModels.size === k && k > 0) {
       delPath = s.kthBestModelPath;
@@ -317,7 +318,6 @@ class Hook {
       current = this.c.mode === 'min' ? Infinity : -Infinity;
       currentPy = { type: 'float', value: current };
     }
-    const kthBefore = s.bestKModels.size >= k ? s.kthValue : null;
     const path = this.interpolatedName(delPath);
 
     s.currentScore = current;
@@ -351,7 +351,7 @@ class Hook {
       const best = formatValue({ type: 'float', value: s.bestModelScore }, '0.5f');
       this.log('info', `Epoch ${epoch}, global step ${step}: ${pyStrRepr(monitor)} reached ${cur} (best ${best}), saving model to ${pyStrRepr(path)} as top ${k}`);
     }
-    this.saveCheckpoint(path, { rule: 'topK', trigger, monitor, score: current, k, kthValue: kthBefore, epoch, step });
+    this.saveCheckpoint(path, { rule: 'topK', trigger, monitor, score: current, k, keepAll: this.c.saveTopK === -1, kthValue: kthBefore, epoch, step });
     if (delPath && this.shouldRemove(delPath, path)) this.removeCheckpoint(delPath, { rule: 'displaced', by: path, score: current });
   }
 

@@ -136,7 +136,7 @@ export function describeErrors(errors: t.Errors): string[] {
       .filter((k) => k !== '')
       .join('.');
     const expected = e.context[e.context.length - 1]?.type.name ?? 'a valid value';
-    return e.message ?? `${path || '(root)'}: got ${JSON.stringify(e.value)}, expected ${expected}`;
+    return `${path || '(root)'}: got ${JSON.stringify(e.value)}, expected ${e.message ?? expected}`;
   });
 }
 

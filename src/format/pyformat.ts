@@ -97,8 +97,10 @@ function parseSpec(spec: string, obj: ObjType): Spec {
   }
   let sign = '';
   if (cps[pos] === '+' || cps[pos] === '-' || cps[pos] === ' ') sign = cps[pos++]!;
-  const noNeg0 = cps[pos] === 'z' && ++pos > 0;
-  const alt = cps[pos] === '#' && ++pos > 0;
+  const noNeg0 = cps[pos] === 'z';
+  if (noNeg0) pos++;
+  const alt = cps[pos] === '#';
+  if (alt) pos++;
   // A leading '0' means zero padding after the sign, unless a fill char was given explicitly.
   if (!fillGiven && cps[pos] === '0') {
     fill = '0';
@@ -109,17 +111,22 @@ function parseSpec(spec: string, obj: ObjType): Spec {
   pos += wDigits;
   const width = wDigits ? w : -1;
   let grouping: '' | ',' | '_' = '';
-  if (cps[pos] === ',') (grouping = ','), pos++;
+  if (cps[pos] === ',') {
+    grouping = ',';
+    pos++;
+  }
   if (cps[pos] === '_') {
     if (grouping) throw valueError("Cannot specify both ',' and '_'.");
-    (grouping = '_'), pos++;
+    grouping = '_';
+    pos++;
   }
   if (cps[pos] === ',' && grouping === '_') throw valueError("Cannot specify both ',' and '_'.");
   let precision = -1;
   if (cps[pos] === '.') {
     const [p, pDigits] = readInteger(cps, ++pos);
     if (!pDigits) throw valueError('Format specifier missing precision');
-    (precision = p), (pos += pDigits);
+    precision = p;
+    pos += pDigits;
   }
   if (end - pos > 1) throw valueError(`Invalid format specifier '${spec}' for object of type '${obj}'`);
   const type = end - pos === 1 ? cps[pos]! : obj === 'int' ? 'd' : obj === 'str' ? 's' : '';
@@ -147,25 +154,20 @@ function cachedSpec(spec: string, obj: ObjType): Spec {
 
 /** Groups `digits` from the right; with '0'-fill and '=' alignment the zero padding is grouped too. */
 function groupDigits(digits: string, minWidth: number, size: number, sep: string): string {
-  const parts: string[] = [];
+  let out = '';
   let remaining = digits.length;
   let min = Math.max(0, minWidth);
-  const take = (len: number) => {
+  for (let first = true; ; first = false) {
+    // Without grouping there is one chunk: all digits, zero-padded to the minimum width.
+    const len = size > 0 ? Math.min(size, Math.max(remaining, min, 1)) : Math.max(remaining, min, 1);
     const chars = Math.max(0, Math.min(remaining, len));
-    parts.push('0'.repeat(Math.max(0, len - remaining)) + digits.slice(remaining - chars, remaining));
+    const chunk = '0'.repeat(Math.max(0, len - remaining)) + digits.slice(remaining - chars, remaining);
+    out = first ? chunk : chunk + sep + out;
     remaining -= chars;
-  };
-  if (size > 0) {
-    for (;;) {
-      const len = Math.min(size, Math.max(remaining, min, 1));
-      take(len);
-      min -= len;
-      if (remaining <= 0 && min <= 0) return parts.reverse().join(sep);
-      min -= sep.length;
-    }
+    min -= len;
+    if (size <= 0 || (remaining <= 0 && min <= 0)) return out;
+    min -= sep.length;
   }
-  take(Math.max(remaining, min, 1));
-  return parts[0]!;
 }
 
 /** Lays out <lpad><sign><prefix><spad><grouped digits><.><remainder><rpad> like CPython. */
@@ -187,7 +189,10 @@ function layoutNumber(
   let [l, m, r] = [0, 0, 0];
   if (pad > 0) {
     if (s.align === '<') r = pad;
-    else if (s.align === '^') (l = pad >> 1), (r = pad - l);
+    else if (s.align === '^') {
+      l = pad >> 1;
+      r = pad - l;
+    }
     else if (s.align === '=') m = pad;
     else l = pad;
   }
@@ -279,18 +284,20 @@ function fixedDigits(a: number, nd: number): Digits {
   return fromInteger(n.slice(start), n.length - start - nd);
 }
 
+/** m × 2^e < 10^p ? */
+function below(m: bigint, e: number, p: number): boolean {
+  const [num, den] = scaled(m, e, -p);
+  return num < den;
+}
+
 /** Mode 2: `nd` (>= 1) significant digits. */
 function significantDigits(a: number, nd: number): Digits {
   if (a === 0) return ZERO;
   let k = Math.floor(Math.log10(a)); // may be off by one near powers of ten
   if (nd <= 101 && tieImpossible(a, nd - k)) return fromExponential(a.toExponential(nd - 1));
   const [m, e] = decompose(a);
-  const below = (p: number) => {
-    const [num, den] = scaled(m, e, -p); // a < 10^p ?
-    return num < den;
-  };
-  while (below(k)) k--;
-  while (!below(k + 1)) k++;
+  while (below(m, e, k)) k--;
+  while (!below(m, e, k + 1)) k++;
   const [num, den] = scaled(m, e, nd - 1 - k);
   const n = roundHalfEven(num, den);
   return n === pow10(nd) ? { digits: '1', decpt: k + 2 } : fromInteger(n.toString(), k + 1);
@@ -323,8 +330,10 @@ function floatToString(x: number, code: 'e' | 'f' | 'g' | 'r', precision: number
   const len = digits.length;
   let useExp = false;
   let vEnd = len;
-  if (code === 'e') (useExp = true), (vEnd = precision);
-  else if (code === 'f') vEnd = decpt + precision;
+  if (code === 'e') {
+    useExp = true;
+    vEnd = precision;
+  } else if (code === 'f') vEnd = decpt + precision;
   else if (code === 'g') {
     useExp = decpt <= -4 || decpt > (flags.addDot0 ? precision - 1 : precision);
     if (flags.alt) vEnd = precision;
@@ -360,11 +369,16 @@ function formatFloat(value: number, s: Spec): string {
   let addDot0 = false;
   if (type === '') {
     // No type: repr, or 'g' with at least one digit after the point when a precision is given.
-    (type = 'r'), (addDot0 = true), (defaultPrecision = 0);
+    type = 'r';
+    addDot0 = true;
+    defaultPrecision = 0;
   }
   if (type === 'n') type = 'g'; // Python's default C locale: no grouping, '.' decimal point
   const percent = type === '%';
-  if (percent) (type = 'f'), (x *= 100);
+  if (percent) {
+    type = 'f';
+    x *= 100; // a double multiplication, as in CPython
+  }
   if (precision < 0) precision = defaultPrecision;
   else if (type === 'r') type = 'g';
   const upper = type === 'E' || type === 'F' || type === 'G';
@@ -380,7 +394,7 @@ function formatFloat(value: number, s: Spec): string {
   while (intEnd < body.length && body.charCodeAt(intEnd) >= 48 && body.charCodeAt(intEnd) <= 57) intEnd++;
   const hasDecimal = body[intEnd] === '.';
   const remainder = body.slice(intEnd + (hasDecimal ? 1 : 0));
-  const groupSize = s.grouping && s.type !== 'n' ? 3 : 0;
+  const groupSize = s.grouping ? 3 : 0;
   return layoutNumber(s, negative, '', body.slice(0, intEnd), hasDecimal, remainder, remainder.length, groupSize);
 }
 
@@ -397,7 +411,10 @@ function formatInt(n: number, s: Spec): string {
   const base = s.type === 'b' ? 2 : s.type === 'o' ? 8 : s.type === 'x' || s.type === 'X' ? 16 : 10;
   let digits = Math.abs(n).toString(base);
   let prefix = s.alt && base !== 10 ? '0' + s.type : '';
-  if (s.type === 'X') (digits = digits.toUpperCase()), (prefix = prefix.toUpperCase());
+  if (s.type === 'X') {
+    digits = digits.toUpperCase();
+    prefix = prefix.toUpperCase();
+  }
   const groupSize = !s.grouping || s.type === 'n' ? 0 : base === 10 ? 3 : 4;
   return layoutNumber(s, n < 0, prefix, digits, false, '', 0, groupSize);
 }
@@ -451,7 +468,7 @@ export function pyStrRepr(s: string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (cp < 0x20 || cp === 0x7f) out += '\\x' + cp.toString(16).padStart(2, '0');
-    else if (cp < 0x7f || (ch !== ' ' && !NON_PRINTABLE.test(ch))) out += ch;
+    else if (cp < 0x7f || !NON_PRINTABLE.test(ch)) out += ch;
     else if (cp <= 0xff) out += '\\x' + cp.toString(16).padStart(2, '0');
     else if (cp <= 0xffff) out += '\\u' + cp.toString(16).padStart(4, '0');
     else out += '\\U' + cp.toString(16).padStart(8, '0');

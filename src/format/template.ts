@@ -157,8 +157,10 @@ function compileField(str: string, pos: number, depth: number): [Field | PyForma
   let expand = false;
   while (i < str.length) {
     const ch = str[i++];
-    if (ch === '{') (expand = true), count++;
-    else if (ch === '}' && --count === 0) {
+    if (ch === '{') {
+      expand = true;
+      count++;
+    } else if (ch === '}' && --count === 0) {
       const spec = str.slice(specStart, i - 1);
       return [{ ...compileFieldName(name), conversion, spec, nested: expand ? compileFormat(spec, depth - 1) : null }, i];
     }
@@ -317,6 +319,7 @@ export function compileTemplate(template: string | null | undefined, opts: NameO
 }
 
 const cache = new Map<string, CompiledTemplate>();
+let last: { template: string | null | undefined; opts: NameOptions; compiled: CompiledTemplate } | null = null;
 
 /**
  * Lightning's _format_checkpoint_name + the ver/extension part of format_checkpoint_name, WITHOUT the dirpath join.
@@ -328,14 +331,16 @@ export function formatCheckpointName(
   opts: NameOptions,
   ver?: number,
 ): string {
-  // null, undefined and '' all mean the default template
+  if (last && last.template === template && last.opts === opts) return last.compiled(metrics, ver); // the usual repeat call
   const { joinChar: j, equalsChar: e, extension: x } = opts;
-  const key = `${opts.autoInsertMetricName}${j.length}:${j}${e.length}:${e}${x.length}:${x}${template ?? ''}`; // unambiguous
+  // Length-prefixed so keys cannot collide; null, undefined and '' all mean the default template.
+  const key = `${opts.autoInsertMetricName}${j.length}:${j}${e.length}:${e}${x.length}:${x}${template ?? ''}`;
   let compiled = cache.get(key);
   if (!compiled) {
     compiled = compileTemplate(template, opts);
     if (cache.size >= 64) cache.clear();
     cache.set(key, compiled);
   }
+  last = { template, opts, compiled };
   return compiled(metrics, ver);
 }
