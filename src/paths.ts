@@ -32,6 +32,8 @@ export function pyJoin(first: string, ...rest: string[]): string {
 /** os.path.normpath for POSIX (Python keeps exactly two leading slashes; we fold them like one). */
 export function pyNormpath(path: string): string {
   if (path === '') return '.';
+  // fast path (the hot case: names the core built itself): nothing to collapse
+  if (path.charCodeAt(0) === 47 && path.length > 1 && !path.endsWith('/') && !path.includes('//') && !path.includes('/.')) return path;
   const absolute = path.startsWith('/');
   const parts: string[] = [];
   for (const seg of path.split('/')) {

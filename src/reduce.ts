@@ -95,6 +95,14 @@ export function resolveTrainer(f: TrainerFacts | undefined, cwd: string): Resolv
   };
 }
 
+const TRIGGERS = new WeakMap<PolicyConfig, Triggers>();
+/** The derived triggers of a config, computed once per config object (the reducer runs per event). */
+function triggersOf(config: PolicyConfig): Triggers {
+  let tr = TRIGGERS.get(config);
+  if (tr === undefined) TRIGGERS.set(config, (tr = triggers(config)));
+  return tr;
+}
+
 /** A Python exception raised by the callback: ends the hook. */
 class Raised {
   constructor(readonly errorType: string, readonly message: string) {}
@@ -114,7 +122,7 @@ class Hook {
 
   constructor(state: PolicyState, readonly view: LoopView) {
     this.s = { ...state };
-    this.tr = triggers(state.config);
+    this.tr = triggersOf(state.config);
   }
 
   get c(): PolicyConfig {
@@ -193,8 +201,11 @@ class Hook {
       return;
     }
     const dir = pyAbspath(dirpath || '.', this.s.cwd);
+    const prefix = dir === '/' ? '/' : dir + '/';
+    // the common case needs no normalization: directly under dirpath, no '.'/'..' segment
+    if (path.startsWith(prefix) && !path.includes('/.', prefix.length - 1)) return;
     const abs = pyAbspath(path, this.s.cwd);
-    if (!abs.startsWith(dir === '/' ? '/' : dir + '/')) {
+    if (!abs.startsWith(prefix)) {
       throw new Raised('ValueError', `ckpt-policy: checkpoint name ${pyStrRepr(path)} leaves the checkpoint directory ${pyStrRepr(dirpath)}`);
     }
   }
@@ -327,23 +338,21 @@ class Hook {
     s.bestKModels = s.bestKModels.set(path, current);
     const min = this.c.mode === 'min';
     const incremental = this.c.saveTopK === -1 && s.extremaTracked && !existed;
-    if (s.bestKModels.size === k) {
-      if (incremental) {
-        const old = s.bestKModels.get(prevKth);
-        s.kthBestModelPath = old === undefined || (min ? current > old : current < old) ? path : prevKth;
-      } else {
-        s.kthBestModelPath = firstExtreme(s.bestKModels, !min);
-      }
-      s.kthValue = s.bestKModels.get(s.kthBestModelPath)!;
-    }
     if (incremental) {
-      const old = s.bestKModels.get(prevBest);
-      s.bestModelPath = old === undefined || (min ? current < old : current > old) ? path : prevBest;
+      // save_top_k=-1 appends: the new entry is the first min / max only if strictly better than
+      // the tracked ones (whose scores are kthValue / bestModelScore), as Python's min()/max() pick
+      if (prevKth === '' || (min ? current > s.kthValue : current < s.kthValue)) [s.kthBestModelPath, s.kthValue] = [path, current];
+      if (prevBest === '' || s.bestModelScore === null || (min ? current < s.bestModelScore : current > s.bestModelScore)) [s.bestModelPath, s.bestModelScore] = [path, current];
     } else {
+      if (s.bestKModels.size === k) {
+        s.kthBestModelPath = firstExtreme(s.bestKModels, !min);
+        s.kthValue = s.bestKModels.get(s.kthBestModelPath)!;
+      }
       s.bestModelPath = firstExtreme(s.bestKModels, min);
-      s.extremaTracked = this.c.saveTopK === -1;
+      s.bestModelScore = s.bestKModels.get(s.bestModelPath)!;
+      // the tracked pair is exact only when both were just recomputed from the whole map
+      s.extremaTracked = this.c.saveTopK === -1 && s.bestKModels.size === k;
     }
-    s.bestModelScore = s.bestKModels.get(s.bestModelPath)!;
 
     const { epoch, step } = this.epochStep();
     if (this.c.verbose) {

@@ -1,0 +1,11 @@
+import { S3Client, CreateBucketCommand, PutObjectCommand, ListObjectsV2Command, GetObjectCommand, CopyObjectCommand } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+const c = new S3Client({ endpoint: 'http://127.0.0.1:42977', region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'TESTACCESSKEY', secretAccessKey: 'testsecretkey123' }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+let t = Date.now();
+await c.send(new CreateBucketCommand({ Bucket: 'bkt1' })); console.log('create', Date.now() - t); t = Date.now();
+await c.send(new PutObjectCommand({ Bucket: 'bkt1', Key: 'a/x.ckpt', Body: new Uint8Array([1,2,3]) })); console.log('put', Date.now() - t); t = Date.now();
+const up = new Upload({ client: c, params: { Bucket: 'bkt1', Key: 'big.ckpt', Body: new Uint8Array(12 * 1024 * 1024).fill(7) }, partSize: 5 * 1024 * 1024 });
+await up.done(); console.log('mpu', Date.now() - t); t = Date.now();
+await c.send(new CopyObjectCommand({ Bucket: 'bkt1', Key: 'last.ckpt', CopySource: 'bkt1/a/x.ckpt' }));
+const l = await c.send(new ListObjectsV2Command({ Bucket: 'bkt1' })); console.log(l.Contents?.map(o => [o.Key, o.Size]));
+const g = await c.send(new GetObjectCommand({ Bucket: 'bkt1', Key: 'big.ckpt' })); const b = await g.Body!.transformToByteArray(); console.log(b.length, b[0], b[b.length-1]);

@@ -1,0 +1,452 @@
+/**
+ * The checkpointer: the policy embedded in a live loop. It joins the reducer (what to do), a store
+ * plugin (where) and a capture function (what the model is right now). The loop reports its
+ * moments; each report is reduced, and the effects are carried out in order:
+ *
+ *  - a save captures the model synchronously (the only part that blocks the loop), then writes it
+ *    in the background (or awaited, with `background: false`);
+ *  - removals and links wait for every earlier write and are withheld once a save has failed;
+ *  - a failed write is reported by the next report, by `flush`, and by `trainEnded`, never dropped;
+ *  - Lightning's raises (an `error` effect) are thrown as PolicyRaisedError once the effects before
+ *    them are complete.
+ *
+ * Every checkpoint carries a record of the policy state (see record.ts), so `open({resume})` can
+ * continue a run exactly where its last checkpoint left it.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { stringify as yamlStringify } from 'yaml';
+import { parseConfig, PolicyConfigCodec, stateKey, type CheckpointOptions, type PolicyConfig } from '../config.ts';
+import type { Effect, LogLevel } from '../effects.ts';
+import type { Exception, LoopEvent, LoopView, TrainerFacts } from '../events.ts';
+import { exists, fileKey, listing, type FileEntry } from '../files.ts';
+import { isLocalPath, pyAbspath } from '../paths.ts';
+import { init, reduce, resolveCheckpointDir, resolveTrainer } from '../reduce.ts';
+import { lightningStateDict, type PolicyState } from '../state.ts';
+import { decodeState, encodeState } from '../stateCodec.ts';
+import type { CheckpointStore, Payload, StoredEntry } from '../../plugins/store.ts';
+import { CheckpointWriteError, describeCause, PolicyRaisedError, ResumeError, type EffectFailure } from './errors.ts';
+import { filesOf, keyOf, pathOf } from './keys.ts';
+import type { EffectOutcome, RuntimeObserver } from './observer.ts';
+import { decodeRecord, RECORD_FORMAT, recordInPayload, withRecord, type CheckpointRecord } from './record.ts';
+import { EffectWriter, type StorageEffect, type WriteJob } from './writer.ts';
+
+export type LogEffect = Extract<Effect, { type: 'log' }>;
+
+/** What a save asks the capture function for. */
+export interface CaptureRequest {
+  readonly key: string;
+  readonly path: string;
+  readonly weightsOnly: boolean;
+  /** the resume record; the runtime adds it to tfjs payloads itself, byte payloads must embed it */
+  readonly record: CheckpointRecord;
+}
+
+/** Snapshots the model now. Whatever it returns must not change when training continues. */
+export type Capture = (req: CaptureRequest) => Payload | Promise<Payload>;
+
+export type ResumeRequest =
+  /** start fresh (Lightning's ckpt_path=None): files already present only feed the version counter */
+  | false
+  /** the checkpoint with the most advanced record in the store; fresh when there is none (ckpt_path="last") */
+  | 'latest'
+  | { readonly key: string }
+  /** a record the loop read back itself (byte payloads) */
+  | { readonly record: unknown };
+
+export interface CheckpointerOptions {
+  /** ModelCheckpoint's options, Lightning's names or camelCase */
+  readonly options: CheckpointOptions | Record<string, unknown>;
+  /** where checkpoints go; its location becomes dirpath when the options give none */
+  readonly store: CheckpointStore;
+  readonly capture: Capture;
+  /** background writes with at most `maxInFlight` captured saves unfinished (default 2); false awaits each effect */
+  readonly background?: false | { readonly maxInFlight?: number };
+  readonly cwd?: string;
+  readonly home?: string;
+  readonly trainer?: TrainerFacts;
+  readonly resume?: ResumeRequest;
+  /** reads the record back from byte payloads (tfjs payloads need nothing) */
+  readonly readRecord?: (payload: Payload) => unknown;
+  /** Lightning's warnings and verbose lines (default: warnings and info to the console) */
+  readonly log?: (level: LogLevel, message: string) => void;
+  readonly observer?: RuntimeObserver;
+}
+
+export interface Resumed {
+  readonly key: string;
+  readonly record: CheckpointRecord;
+  /** the checkpoint's contents (null when the loop handed the record over itself) */
+  readonly payload: Payload | null;
+  /** 'exact': the full policy state was restored; 'lightning': only Lightning's state_dict (the options changed) */
+  readonly mode: 'exact' | 'lightning';
+}
+
+export interface KeptCheckpoint {
+  readonly path: string;
+  readonly key: string;
+  readonly score: number;
+}
+
+const defaultLog = (level: LogLevel, message: string) => {
+  if (level === 'warning') console.warn(`ckpt-policy warning: ${message}`);
+  else if (level === 'info') console.log(message);
+};
+
+export class Checkpointer {
+  private seq: number;
+  private broken: CheckpointWriteError | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly writer: EffectWriter;
+  private readonly background: boolean;
+
+  private constructor(
+    private current: PolicyState,
+    readonly store: CheckpointStore,
+    readonly dirpath: string,
+    private readonly opts: CheckpointerOptions,
+    readonly runId: string,
+    seq: number,
+    /** the checkpoint this run continues from, if any */
+    readonly resumed: Resumed | null,
+  ) {
+    this.seq = seq;
+    this.background = opts.background !== false;
+    const maxInFlight = opts.background === false ? 1 : (opts.background?.maxInFlight ?? 2);
+    this.writer = new EffectWriter(store, maxInFlight, (job, outcome) => this.settled(job, outcome));
+  }
+
+  /** Validates the options, lists the store, resumes if asked, and sends the setup event. */
+  static async open(opts: CheckpointerOptions): Promise<Checkpointer> {
+    const cwd = opts.cwd ?? process.cwd();
+    const log = opts.log ?? defaultLog;
+    const config = withStoreDirpath(parseConfig(opts.options), opts.store, cwd);
+    const [fresh, initEffects] = init(config, { cwd, ...(opts.home !== undefined ? { home: opts.home } : {}) });
+    const dirpath = resolveCheckpointDir(fresh, resolveTrainer(opts.trainer, cwd));
+    for (const e of initEffects) if (e.type === 'log') log(e.level, e.message);
+
+    const entries = await opts.store.list();
+    const found = await findRecord(opts, entries, dirpath, log);
+    const setup = (files: readonly FileEntry[]): LoopEvent => ({
+      type: 'setup',
+      stage: 'fit',
+      ...(opts.trainer !== undefined ? { trainer: opts.trainer } : {}),
+      files,
+    });
+
+    let start: PolicyState = fresh;
+    let setupEvent = setup(filesOf(dirpath, entries));
+    let after: LoopEvent | null = null;
+    let resumed: Resumed | null = null;
+    let runId = newRunId();
+    let seq = 0;
+    if (found !== null) {
+      const { key, record, payload } = found;
+      const restored = decodeState(record.state);
+      if (E.isLeft(restored)) throw new ResumeError(`ckpt-policy: the policy state in checkpoint ${key} is unreadable: ${restored.left.join('; ')}`);
+      const prior = restored.right;
+      seq = record.seq;
+      if (sameConfig(prior.config, config) && prior.dirpath === dirpath) {
+        // exact: the state the uninterrupted run had, with the files it believed in
+        start = prior;
+        runId = record.runId;
+        setupEvent = setup(listing(prior.files, fileKey(dirpath, cwd)));
+        await finishRemovals(opts.store, record, prior, dirpath, cwd, log);
+        const known = new Set(listing(prior.files, fileKey(dirpath, cwd)).map((f) => f.path));
+        const strays = entries.filter((e) => !known.has(fileKey(pathOf(dirpath, e.key), cwd)) && !record.pendingRemovals.includes(e.key));
+        if (strays.length > 0) {
+          log('warning', `resuming from ${key}: ${strays.length} file(s) written after that checkpoint are not tracked (${strays.map((s) => s.key).join(', ')}); saves of the same names overwrite them`);
+        }
+        resumed = { key, record, payload, mode: 'exact' };
+      } else if (stateKey(prior.config) === stateKey(config)) {
+        // Lightning's own resume: the callback state under the same state_key, nothing else
+        after = { type: 'stateLoaded', stateDict: lightningStateDict(prior) };
+        resumed = { key, record, payload, mode: 'lightning' };
+      } else {
+        log('warning', `checkpoint ${key} was written by a ModelCheckpoint with different options (${stateKey(prior.config)}); its policy state is not restored`);
+        resumed = { key, record, payload, mode: 'lightning' };
+      }
+    }
+    const ck = new Checkpointer(start, opts.store, dirpath, opts, runId, seq, resumed);
+    opts.observer?.opened?.({ state: start, resumedFrom: resumed?.key ?? null });
+    await ck.report(setupEvent);
+    if (after !== null) await ck.report(after);
+    return ck;
+  }
+
+  // ---- reporting ----------------------------------------------------------------------------
+
+  /** Reduces one loop event and carries out its effects; resolves when the loop may continue. */
+  report(event: LoopEvent): Promise<readonly Effect[]> {
+    const run = this.queue.then(() => this.step(event));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  trainStarted(view: LoopView) {
+    return this.report({ type: 'trainStarted', view });
+  }
+  batchEnded(view: LoopView, batchIdx?: number) {
+    return this.report({ type: 'trainBatchEnded', view, ...(batchIdx !== undefined ? { batchIdx } : {}) });
+  }
+  validationEnded(view: LoopView) {
+    return this.report({ type: 'validationEnded', view });
+  }
+  epochEnded(view: LoopView) {
+    return this.report({ type: 'trainEpochEnded', view });
+  }
+  exceptionRaised(exception: Exception, view: LoopView) {
+    return this.report({ type: 'exceptionRaised', exception, view });
+  }
+  /** The train end hook, then a flush: rejects if any checkpoint operation of the run failed. */
+  async trainEnded(view: LoopView): Promise<readonly Effect[]> {
+    const effects = await this.report({ type: 'trainEnded', view });
+    await this.flush();
+    return effects;
+  }
+
+  /** Waits for every background write; rejects with every failure not reported yet. */
+  async flush(): Promise<void> {
+    await this.queue;
+    await this.writer.drain();
+    this.throwIfFailed();
+    if (this.broken) throw this.broken;
+  }
+
+  /** Flushes, then releases the store. */
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      await this.store.close?.();
+    }
+  }
+
+  private async step(event: LoopEvent): Promise<readonly Effect[]> {
+    if (this.broken) throw this.broken;
+    this.throwIfFailed();
+    const [next, effects] = reduce(this.current, event);
+    this.current = next;
+    const seq = ++this.seq;
+    this.opts.observer?.decided?.({ seq, event, effects, stateAfter: next });
+    await this.carryOut(seq, event, effects, next);
+    if (!this.background) {
+      await this.writer.drain();
+      this.throwIfFailed();
+    }
+    return effects;
+  }
+
+  private async carryOut(seq: number, event: LoopEvent, effects: readonly Effect[], stateAfter: PolicyState): Promise<void> {
+    const log = this.opts.log ?? defaultLog;
+    for (let index = 0; index < effects.length; index++) {
+      const effect = effects[index]!;
+      switch (effect.type) {
+        case 'log':
+          log(effect.level, effect.message);
+          this.opts.observer?.effectSettled?.({ seq, index, effect, outcome: { status: 'done' } });
+          break;
+        case 'error':
+          await this.writer.drain();
+          this.opts.observer?.effectSettled?.({ seq, index, effect, outcome: { status: 'done' } });
+          this.throwIfFailed();
+          throw new PolicyRaisedError(effect.errorType, effect.message);
+        case 'save': {
+          await this.writer.reserve();
+          const key = this.keyOf(effect.path);
+          const record = this.recordFor(seq, event, key, effects, stateAfter);
+          let payload: Payload;
+          try {
+            payload = withRecord(await this.opts.capture({ key, path: effect.path, weightsOnly: effect.weightsOnly, record }), record);
+          } catch (e) {
+            const cause = `capturing the model failed: ${describeCause(e)}`;
+            this.writer.recordCaptureFailure({ seq, index, effect, key, cause });
+            this.opts.observer?.effectSettled?.({ seq, index, effect, outcome: { status: 'failed', cause } });
+            break;
+          }
+          await this.submit({ op: 'save', seq, index, effect, key, payload });
+          break;
+        }
+        case 'remove':
+          await this.submit({ op: 'remove', seq, index, effect, key: this.keyOf(effect.path) });
+          break;
+        case 'link':
+          await this.submit({ op: 'link', seq, index, effect, key: this.keyOf(effect.path), targetKey: this.keyOf(effect.target) });
+          break;
+        default:
+          return assertNever(effect);
+      }
+    }
+  }
+
+  private async submit(job: WriteJob): Promise<void> {
+    const done = this.writer.submit(job);
+    if (!this.background) await done;
+  }
+
+  private settled(job: WriteJob, outcome: EffectOutcome) {
+    if (outcome.status === 'failed') {
+      (this.opts.log ?? defaultLog)('warning', `${job.op} of checkpoint ${job.key} failed: ${outcome.cause}`);
+    }
+    this.opts.observer?.effectSettled?.({ seq: job.seq, index: job.index, effect: job.effect, outcome });
+  }
+
+  private recordFor(seq: number, event: LoopEvent, key: string, effects: readonly Effect[], stateAfter: PolicyState): CheckpointRecord {
+    const pending = this.writer.pendingKeys();
+    const removals = new Set(pending.removals);
+    for (const e of effects) if (e.type === 'remove') removals.add(this.keyOf(e.path));
+    const view = 'view' in event && event.view ? event.view : { epoch: 0, globalStep: 0 };
+    return {
+      format: RECORD_FORMAT,
+      runId: this.runId,
+      seq,
+      key,
+      event: event.type,
+      epoch: view.epoch,
+      globalStep: view.globalStep,
+      state: encodeState(stateAfter),
+      pendingRemovals: [...removals],
+      pendingSaves: pending.saves.filter((k) => k !== key),
+    };
+  }
+
+  private throwIfFailed() {
+    const failures = this.writer.takeFailures();
+    if (failures.length === 0) return;
+    const err = new CheckpointWriteError(failures);
+    if (this.writer.hasFailed && failures.some(isSaveFailure)) this.broken = err;
+    throw err;
+  }
+
+  // ---- what Lightning users read after training ------------------------------------------------
+
+  get state(): PolicyState {
+    return this.current;
+  }
+  get bestModelPath(): string {
+    return this.current.bestModelPath;
+  }
+  get bestModelScore(): number | null {
+    return this.current.bestModelScore;
+  }
+  get currentScore(): number | null {
+    return this.current.currentScore;
+  }
+  get lastModelPath(): string {
+    return this.current.lastModelPath;
+  }
+  get kthBestModelPath(): string {
+    return this.current.kthBestModelPath;
+  }
+  get kthValue(): number {
+    return this.current.kthValue;
+  }
+  /** best_k_models in Lightning's insertion order */
+  get bestKModels(): KeptCheckpoint[] {
+    return [...this.current.bestKModels.entries()].map(([path, score]) => ({ path, key: this.keyOf(path), score }));
+  }
+  /** ModelCheckpoint.state_dict() */
+  stateDict() {
+    return lightningStateDict(this.current);
+  }
+  /** ModelCheckpoint.to_yaml(): best_k_models as a YAML map (keys sorted, as yaml.dump does) */
+  toYaml(): string {
+    return yamlStringify(Object.fromEntries(this.current.bestKModels.entries()), { sortMapEntries: true });
+  }
+  /** Writes toYaml() into the store (Lightning's default file name). */
+  async writeYaml(key = 'best_k_models.yaml'): Promise<void> {
+    await this.store.save(key, { kind: 'bytes', data: new TextEncoder().encode(this.toYaml()) });
+  }
+  /** Reads a checkpoint back by its path (as the policy names it) or its store key. */
+  read(pathOrKey: string): Promise<Payload> {
+    const key = pathOrKey.startsWith(this.dirpath) || pathOrKey.startsWith('/') ? this.keyOf(pathOrKey) : pathOrKey;
+    return this.store.read(key);
+  }
+  keyOf(path: string): string {
+    return keyOf(this.dirpath, path, this.current.cwd);
+  }
+}
+
+// ---- opening ---------------------------------------------------------------------------------
+
+/** dirpath comes from the options or, when they give none, from the store; the two must agree. */
+function withStoreDirpath(config: PolicyConfig, store: CheckpointStore, cwd: string): PolicyConfig {
+  if (config.dirpath === null || config.dirpath === '') return { ...config, dirpath: store.location };
+  const norm = (p: string) => (isLocalPath(p) ? pyAbspath(p.replace(/^(file|local):\/\//i, ''), cwd) : p.replace(/\/+$/, ''));
+  if (norm(config.dirpath) !== norm(store.location)) {
+    throw new Error(`dirpath=${JSON.stringify(config.dirpath)} does not match the store's location ${JSON.stringify(store.location)}: give one of them, or the same place in both`);
+  }
+  return config;
+}
+
+function sameConfig(a: PolicyConfig, b: PolicyConfig): boolean {
+  return JSON.stringify(PolicyConfigCodec.encode(a)) === JSON.stringify(PolicyConfigCodec.encode(b));
+}
+
+interface FoundRecord {
+  key: string;
+  record: CheckpointRecord;
+  payload: Payload | null;
+}
+
+async function readRecordAt(opts: CheckpointerOptions, key: string): Promise<FoundRecord | string> {
+  let payload: Payload;
+  try {
+    payload = await opts.store.read(key);
+  } catch (e) {
+    return `unreadable (${describeCause(e)})`;
+  }
+  const raw = payload.kind === 'tfjs' ? recordInPayload(payload) : opts.readRecord?.(payload);
+  if (raw === undefined || raw === null) return 'holds no ckpt-policy record';
+  const r = decodeRecord(raw);
+  return E.isLeft(r) ? `has an invalid record (${r.left.join('; ')})` : { key, record: r.right, payload };
+}
+
+async function findRecord(opts: CheckpointerOptions, entries: readonly StoredEntry[], dirpath: string, log: (l: LogLevel, m: string) => void): Promise<FoundRecord | null> {
+  const req = opts.resume ?? false;
+  if (req === false) return null;
+  if (req === 'latest') {
+    let best: FoundRecord | null = null;
+    for (const e of entries) {
+      if (e.kind !== 'file') continue;
+      const found = await readRecordAt(opts, e.key);
+      if (typeof found === 'string') continue;
+      // a checkpoint is usable when the saves it was waiting for made it to storage
+      if (!found.record.pendingSaves.every((k) => entries.some((x) => x.key === k))) continue;
+      const r = found.record;
+      if (best === null || r.globalStep > best.record.globalStep || (r.globalStep === best.record.globalStep && r.seq > best.record.seq)) best = found;
+    }
+    if (best === null) log('info', `no checkpoint with a ckpt-policy record in ${dirpath}: starting fresh`);
+    return best;
+  }
+  if ('key' in req) {
+    const found = await readRecordAt(opts, req.key);
+    if (typeof found === 'string') throw new ResumeError(`ckpt-policy: cannot resume from ${req.key}: the checkpoint ${found}`);
+    return found;
+  }
+  const r = decodeRecord(req.record);
+  if (E.isLeft(r)) throw new ResumeError(`ckpt-policy: cannot resume: the record given is invalid (${r.left.join('; ')})`);
+  return { key: r.right.key, record: r.right, payload: null };
+}
+
+/** Removals the stopped run had decided but not confirmed: finishing them is its own decision. */
+async function finishRemovals(store: CheckpointStore, record: CheckpointRecord, prior: PolicyState, dirpath: string, cwd: string, log: (l: LogLevel, m: string) => void) {
+  for (const key of record.pendingRemovals) {
+    if (exists(prior.files, fileKey(pathOf(dirpath, key), cwd))) continue;
+    await store.remove(key);
+    log('info', `resume: completed the removal of ${key}, decided before the run stopped`);
+  }
+}
+
+function newRunId(): string {
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+function isSaveFailure(f: EffectFailure): boolean {
+  return f.effect.type === 'save' || f.cause.startsWith('withheld');
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unknown effect ${JSON.stringify(x)}`);
+}
+
+export type { StorageEffect };

@@ -1,0 +1,40 @@
+/**
+ * Effect paths <-> store keys. The reducer names checkpoints by absolute path under its resolved
+ * dirpath (or by URL when dirpath is one); a store is rooted at that directory and speaks in keys
+ * relative to it. The policy's own guard keeps every name inside dirpath, so a path that maps to no
+ * key is a bug, reported as one.
+ */
+import type { FileEntry } from '../files.ts';
+import { isLocalPath, pyAbspath, pyJoin } from '../paths.ts';
+import type { StoredEntry } from '../../plugins/store.ts';
+
+export function keyOf(dirpath: string, path: string, cwd: string): string {
+  if (isLocalPath(dirpath)) {
+    const dir = pyAbspath(stripFileScheme(dirpath), cwd);
+    const abs = pyAbspath(stripFileScheme(path), cwd);
+    const prefix = dir === '/' ? '/' : dir + '/';
+    if (abs.startsWith(prefix) && abs.length > prefix.length) return abs.slice(prefix.length);
+  } else {
+    const dir = dirpath.replace(/\/+$/, '');
+    if (path.startsWith(dir + '/')) {
+      const key = path.slice(dir.length).replace(/^\/+/, '');
+      if (key !== '' && !key.split('/').includes('..')) return key;
+    }
+  }
+  throw new Error(`ckpt-policy runtime: checkpoint path ${JSON.stringify(path)} is not inside the checkpoint directory ${JSON.stringify(dirpath)}`);
+}
+
+export function pathOf(dirpath: string, key: string): string {
+  return isLocalPath(dirpath) ? pyJoin(dirpath, key) : dirpath.replace(/\/+$/, '') + '/' + key;
+}
+
+/** A store listing as the setup event's `files` (paths under dirpath). */
+export function filesOf(dirpath: string, entries: readonly StoredEntry[]): FileEntry[] {
+  return entries.map((e) =>
+    e.kind === 'symlink' ? { path: pathOf(dirpath, e.key), kind: 'symlink', target: e.target ?? '' } : { path: pathOf(dirpath, e.key), kind: 'file' },
+  );
+}
+
+function stripFileScheme(p: string): string {
+  return p.replace(/^(file|local):\/\//i, '');
+}

@@ -1,0 +1,87 @@
+/**
+ * The checkpoint record: what the runtime stores inside every checkpoint so that a run restarted
+ * from it continues with exactly the decisions an uninterrupted run would make. It holds the full
+ * policy state after the decision that saved the checkpoint, where the loop was, and the removals
+ * that were decided but not yet confirmed when the model was captured (a process killed between a
+ * save and the removal it causes leaves them behind; resume finishes them).
+ *
+ * tfjs checkpoints carry it in `userDefinedMetadata.ckptPolicy` (model.json), so it is written
+ * atomically with the weights. Byte payloads are opaque: their producer embeds the record itself.
+ */
+import * as t from 'io-ts';
+import * as E from 'fp-ts/lib/Either.js';
+import { describeErrors, type StateJson } from '../stateCodec.ts';
+import type { LoopEventType } from '../events.ts';
+import type { Payload } from '../../plugins/store.ts';
+
+export const RECORD_FORMAT = 'ckpt-policy/record@1';
+/** The metadata field of tfjs artifacts that holds the record. */
+export const TFJS_METADATA_KEY = 'ckptPolicy';
+
+export interface CheckpointRecord {
+  readonly format: typeof RECORD_FORMAT;
+  /** one id per run, inherited by a resumed run */
+  readonly runId: string;
+  /** the decision's sequence number within the run (resumed runs continue the count) */
+  readonly seq: number;
+  /** this checkpoint's store key */
+  readonly key: string;
+  /** the loop moment that saved it */
+  readonly event: LoopEventType;
+  readonly epoch: number;
+  readonly globalStep: number;
+  /** encodeState() of the policy state after the decision */
+  readonly state: StateJson;
+  /** keys decided for removal and not yet confirmed removed when this checkpoint was captured */
+  readonly pendingRemovals: readonly string[];
+  /** other saves still being written when this checkpoint was captured */
+  readonly pendingSaves: readonly string[];
+}
+
+const RecordCodec = t.type({
+  format: t.literal(RECORD_FORMAT),
+  runId: t.string,
+  seq: t.number,
+  key: t.string,
+  event: t.keyof({
+    setup: null,
+    stateLoaded: null,
+    trainStarted: null,
+    trainBatchEnded: null,
+    validationEnded: null,
+    trainEpochEnded: null,
+    trainEnded: null,
+    exceptionRaised: null,
+    filesListed: null,
+  }),
+  epoch: t.number,
+  globalStep: t.number,
+  state: t.UnknownRecord,
+  pendingRemovals: t.array(t.string),
+  pendingSaves: t.array(t.string),
+});
+
+/** Validates a record read back from storage; errors name the field. */
+export function decodeRecord(u: unknown): E.Either<string[], CheckpointRecord> {
+  return E.mapLeft(describeErrors)(RecordCodec.decode(u)) as E.Either<string[], CheckpointRecord>;
+}
+
+/** The record inside a payload written by the runtime, if there is one (tfjs payloads only). */
+export function recordInPayload(p: Payload): unknown {
+  switch (p.kind) {
+    case 'tfjs':
+      return p.artifacts.userDefinedMetadata?.[TFJS_METADATA_KEY];
+    case 'bytes':
+      return undefined;
+  }
+}
+
+/** A tfjs payload with the record added to its metadata (other payloads are returned as they are). */
+export function withRecord(p: Payload, record: CheckpointRecord): Payload {
+  switch (p.kind) {
+    case 'tfjs':
+      return { kind: 'tfjs', artifacts: { ...p.artifacts, userDefinedMetadata: { ...p.artifacts.userDefinedMetadata, [TFJS_METADATA_KEY]: record } } };
+    case 'bytes':
+      return p;
+  }
+}
