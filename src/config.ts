@@ -135,7 +135,7 @@ export interface ConfigIssue {
   readonly value: unknown;
   readonly allowed: string;
   readonly message: string;
-  readonly lightning?: { readonly type: 'MisconfigurationException' | 'ValueError'; readonly message: string };
+  readonly lightning?: { readonly type: 'MisconfigurationException'; readonly message: string };
 }
 
 export class ConfigError extends Error {

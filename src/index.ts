@@ -22,3 +22,4 @@ export { encodeState, decodeState, StateCodec, STATE_FORMAT, type StateJson } fr
 export { explainEffect, explainReason } from './explain.ts';
 export { fitEvents, type FitPlan } from './loop.ts';
 export type { FileEntry } from './files.ts';
+export { decodeEvent, encodeEvent, EVENT_TYPES } from './eventCodec.ts';

@@ -131,9 +131,13 @@ export function decodeState(u: unknown): E.Either<string[], PolicyState> {
 /** io-ts reporters pull in an install-time dependency; this is the small formatter we need. */
 export function describeErrors(errors: t.Errors): string[] {
   return errors.map((e) => {
+    // keys that only index the members of an intersection or union are not part of the field path
     const path = e.context
+      .filter((c, i) => {
+        const parent = e.context[i - 1]?.type as { _tag?: string } | undefined;
+        return c.key !== '' && parent?._tag !== 'IntersectionType' && parent?._tag !== 'UnionType';
+      })
       .map((c) => c.key)
-      .filter((k) => k !== '')
       .join('.');
     const expected = e.context[e.context.length - 1]?.type.name ?? 'a valid value';
     return `${path || '(root)'}: got ${JSON.stringify(e.value)}, expected ${e.message ?? expected}`;

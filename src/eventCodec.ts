@@ -1,0 +1,85 @@
+/**
+ * Loop events as JSON (the sidecar's input, JSON-lines logs, the decision log): an io-ts codec that
+ * checks every field and names the one that is wrong. Non-finite metric values travel as the
+ * strings "NaN", "Infinity", "-Infinity".
+ */
+import * as t from 'io-ts';
+import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import type { LoopEvent } from './events.ts';
+import { describeErrors, JsonNumber } from './stateCodec.ts';
+
+const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null]);
+const NonNegInt = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
+
+const View = t.intersection([
+  t.type({ epoch: NonNegInt, globalStep: NonNegInt }),
+  t.partial({
+    time: t.number,
+    sanityChecking: t.boolean,
+    isLastBatch: t.boolean,
+    valLoopHasRun: t.boolean,
+    numValBatches: t.array(NonNegInt),
+    metrics: t.record(t.string, JsonNumber),
+  }),
+]);
+
+const Trainer = t.partial({
+  defaultRootDir: t.string,
+  loggers: t.array(t.type({ saveDir: Nullable(t.string), name: t.string, version: t.union([t.number, t.string]) })),
+  ckptPath: Nullable(t.string),
+  fastDevRun: t.union([t.boolean, t.number]),
+  stateFn: t.keyof({ fit: null, validate: null, test: null, predict: null }),
+  automaticOptimization: t.boolean,
+  checkValEveryNEpoch: Nullable(t.number),
+  valCheckInterval: Nullable(t.number),
+  valCheckTimeInterval: Nullable(t.number),
+  enableValidation: t.boolean,
+});
+
+const FileEntryC = t.intersection([t.type({ path: t.string, kind: t.keyof({ file: null, dir: null, symlink: null }) }), t.partial({ target: t.string })]);
+
+const StateDict = t.intersection([
+  t.type({ best_model_score: Nullable(JsonNumber), best_model_path: t.string }),
+  t.partial({
+    monitor: Nullable(t.string),
+    current_score: Nullable(JsonNumber),
+    dirpath: Nullable(t.string),
+    best_k_models: t.array(t.tuple([t.string, JsonNumber])),
+    kth_best_model_path: t.string,
+    kth_value: JsonNumber,
+    last_model_path: t.string,
+  }),
+]);
+
+const Stage = t.keyof({ fit: null, validate: null, test: null, predict: null });
+
+const EVENT_CODECS = {
+  setup: t.intersection([t.type({ type: t.literal('setup') }), t.partial({ stage: Stage, trainer: Trainer, files: t.array(FileEntryC), view: View })]),
+  stateLoaded: t.intersection([t.type({ type: t.literal('stateLoaded'), stateDict: StateDict }), t.partial({ view: View })]),
+  trainStarted: t.type({ type: t.literal('trainStarted'), view: View }),
+  trainBatchEnded: t.intersection([t.type({ type: t.literal('trainBatchEnded'), view: View }), t.partial({ batchIdx: NonNegInt })]),
+  validationEnded: t.type({ type: t.literal('validationEnded'), view: View }),
+  trainEpochEnded: t.type({ type: t.literal('trainEpochEnded'), view: View }),
+  trainEnded: t.type({ type: t.literal('trainEnded'), view: View }),
+  exceptionRaised: t.type({ type: t.literal('exceptionRaised'), exception: t.type({ type: t.string, message: t.string }), view: View }),
+  filesListed: t.type({ type: t.literal('filesListed'), files: t.array(FileEntryC) }),
+} as const;
+
+export const EVENT_TYPES = Object.keys(EVENT_CODECS) as Array<LoopEvent['type']>;
+
+/** Decodes one event; errors name the field path, the value found and what was expected. */
+export function decodeEvent(u: unknown): E.Either<string[], LoopEvent> {
+  if (typeof u !== 'object' || u === null || Array.isArray(u)) return E.left([`an event must be a JSON object, got ${JSON.stringify(u)}`]);
+  const type = (u as { type?: unknown }).type;
+  if (typeof type !== 'string' || !(type in EVENT_CODECS)) {
+    return E.left([`type: got ${JSON.stringify(type)}, expected one of ${EVENT_TYPES.join(', ')}`]);
+  }
+  const codec = EVENT_CODECS[type as keyof typeof EVENT_CODECS] as unknown as t.Decoder<unknown, LoopEvent>;
+  return pipe(codec.decode(u), E.mapLeft(describeErrors));
+}
+
+/** The JSON form of an event: what decodeEvent reads back (non-finite metrics as strings). */
+export function encodeEvent(e: LoopEvent): unknown {
+  return JSON.parse(JSON.stringify(e, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity') : v)));
+}
