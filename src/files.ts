@@ -7,7 +7,7 @@
  *
  * Keys are normalized absolute paths (or URLs verbatim for non-local stores).
  */
-import { Map as IMap } from 'immutable';
+import { VMap } from './vmap.ts';
 import { isLocalPath, pyDirname, pyJoin, pyNormpath } from './paths.ts';
 
 export type FileNode =
@@ -25,8 +25,8 @@ export interface FileEntry {
 const FILE: FileNode = { kind: 'file' };
 const DIR: FileNode = { kind: 'dir' };
 
-export type FileTree = IMap<string, FileNode>;
-export const emptyTree: FileTree = IMap();
+export type FileTree = VMap<FileNode>;
+export const emptyTree: FileTree = VMap.empty<FileNode>();
 
 /** Normalizes a local path against the working directory; URLs are kept as written. */
 export function fileKey(path: string, cwd: string): string {
@@ -55,14 +55,13 @@ function withParents(tree: FileTree, key: string): FileTree {
 }
 
 export function treeFromListing(entries: readonly FileEntry[], cwd: string): FileTree {
-  return emptyTree.withMutations((m) => {
-    for (const e of entries) {
-      const key = fileKey(e.path, cwd);
-      const node: FileNode = e.kind === 'symlink' ? { kind: 'symlink', target: e.target ?? '' } : e.kind === 'dir' ? DIR : FILE;
-      m.set(key, node);
-      for (const d of ancestors(key)) if (!m.has(d)) m.set(d, DIR);
-    }
-  });
+  const m = new Map<string, FileNode>();
+  for (const e of entries) {
+    const key = fileKey(e.path, cwd);
+    m.set(key, e.kind === 'symlink' ? { kind: 'symlink', target: e.target ?? '' } : e.kind === 'dir' ? DIR : FILE);
+    for (const d of ancestors(key)) if (!m.has(d)) m.set(d, DIR);
+  }
+  return VMap.from(m);
 }
 
 /** Follows symlinks (at most 40 hops, like the kernel); a dangling link does not exist. */
@@ -83,7 +82,7 @@ export function exists(tree: FileTree, key: string): boolean {
 
 function removeSubtree(tree: FileTree, key: string): FileTree {
   const prefix = key + '/';
-  return tree.delete(key).filter((_, k) => !k.startsWith(prefix));
+  return tree.delete(key).deleteWhere((_, k) => k.startsWith(prefix));
 }
 
 /** A checkpoint written at `key`: replaces whatever was there (a symlink is replaced, not followed). */

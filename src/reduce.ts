@@ -8,7 +8,6 @@
  * stay changed. Here a raise is an internal exception caught at the end of `reduce`, returned as
  * an `error` effect with the draft as it was at that point.
  */
-import { OrderedMap, Set as ISet } from 'immutable';
 import { triggers, type PolicyConfig, type Triggers } from './config.ts';
 import type { Effect, Reason, Trigger } from './effects.ts';
 import type { LightningStateDict, LoopEvent, LoopView, TrainerFacts } from './events.ts';
@@ -17,6 +16,7 @@ import { formatValue, PyFormatError, pyStrListRepr, pyStrRepr, type PyValue } fr
 import { formatCheckpointName } from './format/template.ts';
 import { isLocalPath, isStrictParent, pathlibAbsoluteParts, pyAbspath, pyDirname, pyJoin, pyNormpath, pyRelpath } from './paths.ts';
 import type { PolicyState, ResolvedTrainer } from './state.ts';
+import { VMap } from './vmap.ts';
 
 export type Step = readonly [PolicyState, readonly Effect[]];
 
@@ -43,7 +43,7 @@ export function init(config: PolicyConfig, env: InitEnv = {}): Step {
     bestModelPath: '',
     bestModelScore: null,
     currentScore: null,
-    bestKModels: OrderedMap(),
+    bestKModels: VMap.empty<number>(),
     kthBestModelPath: '',
     kthValue: config.mode === 'max' ? -Infinity : Infinity,
     lastModelPath: '',
@@ -53,7 +53,7 @@ export function init(config: PolicyConfig, env: InitEnv = {}): Step {
     lastTimeChecked: null,
     trainer: null,
     files: emptyTree,
-    warned: ISet(),
+    warned: [],
     extremaTracked: true,
   };
   return [state, effects];
@@ -286,8 +286,8 @@ class Hook {
         ` metrics: ${pyStrListRepr([...cands.keys()])}.` +
         ` HINT: Did you call \`log(${pyStrRepr(monitor)}, value)\` in the \`LightningModule\`?`;
       if (this.view.valLoopHasRun) throw new Raised('MisconfigurationException', m);
-      if (!this.s.warned.has(m)) {
-        this.s.warned = this.s.warned.add(m);
+      if (!this.s.warned.includes(m)) {
+        this.s.warned = [...this.s.warned, m];
         this.warn(m);
       }
     }
@@ -426,7 +426,7 @@ class Hook {
       s.bestModelScore = sd.best_model_score;
       if (sd.kth_best_model_path !== undefined) s.kthBestModelPath = sd.kth_best_model_path;
       if (sd.kth_value !== undefined) s.kthValue = sd.kth_value;
-      if (sd.best_k_models !== undefined) s.bestKModels = OrderedMap(sd.best_k_models.map(([p, v]) => [p, v] as [string, number]));
+      if (sd.best_k_models !== undefined) s.bestKModels = VMap.from(sd.best_k_models);
       if (sd.last_model_path !== undefined) s.lastModelPath = sd.last_model_path;
     } else {
       const repr = (p: string | null) => (p === null ? 'None' : pyStrRepr(p));
@@ -535,7 +535,7 @@ function toInt32(x: number): number {
 }
 
 /** Python's min()/max() over a dict by value: the FIRST extreme in insertion order. */
-function firstExtreme(m: OrderedMap<string, number>, wantMin: boolean): string {
+function firstExtreme(m: VMap<number>, wantMin: boolean): string {
   let best: string | undefined;
   let bestV = 0;
   for (const [k, v] of m) {

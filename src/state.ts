@@ -1,13 +1,13 @@
 /**
  * The policy state: Lightning's state_dict fields, the private attributes its rules read, and what
- * the policy knows about the loop and the storage. Collections are persistent (immutable.js), so a
+ * the policy knows about the loop and the storage. Collections are persistent (src/vmap.ts), so a
  * step costs the same whether the policy keeps 3 checkpoints or a million, and every old state
  * stays valid. `encodeState`/`StateCodec` turn it into plain JSON for resume and back.
  */
-import { OrderedMap, Set as ISet } from 'immutable';
 import type { PolicyConfig } from './config.ts';
 import type { LoggerFacts } from './events.ts';
 import type { FileTree } from './files.ts';
+import type { VMap } from './vmap.ts';
 
 /** The trainer facts the rules read, with defaults filled in at setup. */
 export interface ResolvedTrainer {
@@ -34,7 +34,7 @@ export interface PolicyState {
   readonly bestModelScore: number | null;
   readonly currentScore: number | null;
   /** path -> score in insertion order: the order decides ties */
-  readonly bestKModels: OrderedMap<string, number>;
+  readonly bestKModels: VMap<number>;
   readonly kthBestModelPath: string;
   readonly kthValue: number;
   readonly lastModelPath: string;
@@ -49,7 +49,7 @@ export interface PolicyState {
   readonly trainer: ResolvedTrainer | null;
   readonly files: FileTree;
   /** texts of once-only warnings already shown (Lightning's process-wide WarningCache) */
-  readonly warned: ISet<string>;
+  readonly warned: readonly string[];
   /** bestModelPath and kthBestModelPath are the first min / first max of bestKModels (lets save_top_k=-1 update them in O(1)) */
   readonly extremaTracked: boolean;
 }
@@ -62,7 +62,7 @@ export function lightningStateDict(s: PolicyState) {
     best_model_path: s.bestModelPath,
     current_score: s.currentScore,
     dirpath: s.dirpath,
-    best_k_models: [...s.bestKModels.entries()] as Array<[string, number]>,
+    best_k_models: s.bestKModels.entries(),
     kth_best_model_path: s.kthBestModelPath,
     kth_value: s.kthValue,
     last_model_path: s.lastModelPath,

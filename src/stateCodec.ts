@@ -5,7 +5,7 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import { OrderedMap, Set as ISet, Map as IMap } from 'immutable';
+import { VMap } from './vmap.ts';
 import { PolicyConfigCodec } from './config.ts';
 import type { FileNode } from './files.ts';
 import type { PolicyState, ResolvedTrainer } from './state.ts';
@@ -77,7 +77,7 @@ export function encodeState(s: PolicyState): StateJson {
     best_model_path: s.bestModelPath,
     best_model_score: s.bestModelScore,
     current_score: s.currentScore,
-    best_k_models: [...s.bestKModels.entries()],
+    best_k_models: s.bestKModels.entries(),
     kth_best_model_path: s.kthBestModelPath,
     kth_value: s.kthValue,
     last_model_path: s.lastModelPath,
@@ -109,7 +109,7 @@ export function decodeState(u: unknown): E.Either<string[], PolicyState> {
             bestModelPath: j.best_model_path,
             bestModelScore: j.best_model_score,
             currentScore: j.current_score,
-            bestKModels: OrderedMap(j.best_k_models),
+            bestKModels: VMap.from(j.best_k_models),
             kthBestModelPath: j.kth_best_model_path,
             kthValue: j.kth_value,
             lastModelPath: j.last_model_path,
@@ -118,8 +118,8 @@ export function decodeState(u: unknown): E.Either<string[], PolicyState> {
             deferSaveUntilValidation: j.defer_save_until_validation,
             lastTimeChecked: j.last_time_checked,
             trainer: j.trainer as ResolvedTrainer | null,
-            files: IMap<string, FileNode>(j.files.map((r) => [r[0], r[1] === 'symlink' ? { kind: 'symlink', target: r[2] } : { kind: r[1] }] as [string, FileNode])),
-            warned: ISet(j.warned),
+            files: VMap.from<FileNode>(j.files.map((r) => [r[0], r[1] === 'symlink' ? { kind: 'symlink', target: r[2] } : { kind: r[1] }] as [string, FileNode])),
+            warned: j.warned,
             extremaTracked: j.extrema_tracked,
           }),
         ),

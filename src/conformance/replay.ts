@@ -162,7 +162,7 @@ function snapshot(s: PolicyState): Snapshot {
     best_model_score: s.bestModelScore,
     kth_best_model_path: toRel(s.kthBestModelPath),
     kth_value: s.kthValue,
-    best_k_models: [...s.bestKModels.entries()].map(([p, v]) => [toRel(p), v] as [string, number]),
+    best_k_models: s.bestKModels.entries().map(([p, v]) => [toRel(p), v] as [string, number]),
     last_model_path: toRel(s.lastModelPath),
     current_score: s.currentScore,
   };

@@ -1,0 +1,50 @@
+/**
+ * The rerooting map against the simplest model of a Python dict (an array of pairs): any sequence
+ * of set/delete applied to ANY earlier version (branching, going back and forth) must leave every
+ * version answering exactly as the model of that version does.
+ */
+import { test } from 'node:test';
+import fc from 'fast-check';
+import assert from 'node:assert/strict';
+import { VMap } from '../src/vmap.ts';
+
+type Model = ReadonlyArray<readonly [string, number]>;
+const mset = (m: Model, k: string, v: number): Model => (m.some(([x]) => x === k) ? m.map(([x, y]) => [x, x === k ? v : y] as const) : [...m, [k, v] as const]);
+const mdel = (m: Model, k: string): Model => m.filter(([x]) => x !== k);
+
+const op = fc.record({
+  from: fc.nat(), // which existing version to branch from (modulo the count)
+  kind: fc.constantFrom('set', 'set', 'delete'),
+  key: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+  value: fc.integer({ min: 0, max: 9 }),
+  probe: fc.nat(), // which version to read afterwards
+});
+
+const seed = Number(process.env.FC_SEED ?? 20261128);
+
+test('every version of a VMap answers like the model of that version', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.integer({ min: 0, max: 9 })), { maxLength: 4 }), fc.array(op, { maxLength: 60 }), (initial, ops) => {
+      const versions: Array<[VMap<number>, Model]> = [[VMap.from(initial), initial.reduce<Model>((m, [k, v]) => mset(m, k, v), [])]];
+      for (const o of ops) {
+        const [vm, model] = versions[o.from % versions.length]!;
+        versions.push(o.kind === 'set' ? [vm.set(o.key, o.value), mset(model, o.key, o.value)] : [vm.delete(o.key), mdel(model, o.key)]);
+        const [pv, pm] = versions[o.probe % versions.length]!;
+        assert.deepEqual(pv.entries(), pm.map(([k, v]) => [k, v]));
+        assert.equal(pv.size, pm.length);
+        for (const k of ['a', 'b', 'c', 'd', 'e']) assert.equal(pv.get(k), pm.find(([x]) => x === k)?.[1]);
+      }
+      for (const [vm, model] of versions) assert.deepEqual(vm.entries(), model.map(([k, v]) => [k, v]));
+    }),
+    { seed, numRuns: 400 },
+  );
+});
+
+test('a long linear history can be read back from its first version (no recursion limit)', () => {
+  const first = VMap.empty<number>();
+  let v = first;
+  for (let i = 0; i < 200_000; i++) v = v.set(`k${i % 1000}`, i);
+  assert.equal(first.size, 0);
+  assert.equal(v.size, 1000);
+  assert.equal(v.get('k999'), 199_999);
+});
