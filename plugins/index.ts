@@ -1,0 +1,56 @@
+/**
+ * Storage plugins behind one contract (store.ts). `openStore(location)` picks the plugin from the
+ * location as a user writes it, so switching storage is changing that one string:
+ *   '/abs/dir', 'rel/dir', 'file:///abs/dir'  -> local filesystem
+ *   's3://bucket/prefix'                      -> S3 (or an S3-compatible server)
+ *   'memory://name'                           -> in-memory (tfjs artifacts kept as they are)
+ */
+import { fileURLToPath } from 'node:url';
+import { openFsStore } from './fs/index.ts';
+import { s3Store, type S3StoreOptions } from './s3/index.ts';
+import { parseS3Location } from './s3/location.ts';
+import { StoreError, type CheckpointStore } from './store.ts';
+import { tfjsMemoryStore } from './tfjs-memory/index.ts';
+
+export * from './store.ts';
+export { openFsStore } from './fs/index.ts';
+export { s3Store, createS3Client, parseS3Location, formatS3Location, type S3StoreOptions, type S3ClientOptions, type S3Location } from './s3/index.ts';
+export { tfjsMemoryStore } from './tfjs-memory/index.ts';
+export { captureTfjsModel, loadTfjsModel, bytesPayload, bytesPayloadFromFile } from './payload/tfjs.ts';
+export { encodeTfjsCheckpoint, decodeTfjsCheckpoint, exportTfjsModelDir, readTfjsModelDir, isTfjsContainer, ContainerError, CONTAINER_MAGIC, CONTAINER_VERSION } from './payload/container.ts';
+export { payloadToBytes, bytesToPayload } from './payload/codec.ts';
+export { checkKey, compareKeys, keyForPath, relativeLinkText } from './keys.ts';
+export { carryOut, type CarriedOut } from './effects.ts';
+
+export interface OpenStoreOptions {
+  /** for s3:// locations; bucket and prefix come from the location */
+  s3?: Omit<S3StoreOptions, 'bucket' | 'prefix'>;
+  /** for local paths */
+  fs?: { allowSymlinks?: boolean };
+}
+
+/** memory://name opened twice is the same store, as a folder opened twice is the same folder. */
+const memoryStores = new Map<string, ReturnType<typeof tfjsMemoryStore>>();
+
+export async function openStore(location: string, opts: OpenStoreOptions = {}): Promise<CheckpointStore> {
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(location)?.[1]?.toLowerCase();
+  switch (scheme) {
+    case undefined:
+      if (location === '') throw new StoreError('unsupported', location, 'the checkpoint location is empty; give a folder path, file:///path, s3://bucket/prefix or memory://name');
+      return openFsStore({ root: location, ...opts.fs });
+    case 'file':
+      return openFsStore({ root: fileURLToPath(location), ...opts.fs });
+    case 's3': {
+      const { bucket, prefix } = parseS3Location(location);
+      return s3Store({ ...opts.s3, bucket, prefix });
+    }
+    case 'memory': {
+      const name = location.slice('memory://'.length) || 'default';
+      let store = memoryStores.get(name);
+      if (store === undefined) memoryStores.set(name, (store = tfjsMemoryStore({ name })));
+      return store;
+    }
+    default:
+      throw new StoreError('unsupported', location, `no storage plugin for ${scheme}:// (in ${JSON.stringify(location)}); supported: a folder path, file://, s3://, memory://`);
+  }
+}

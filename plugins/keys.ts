@@ -1,0 +1,85 @@
+/**
+ * Checkpoint keys, shared by every plugin so that all stores accept and refuse the same keys and
+ * list them in the same order.
+ */
+import { StoreError } from './store.ts';
+
+/** Temporaries the fs plugin writes before renaming into place: `.<name>.ckpt-tmp-<pid>-<hex>`. */
+export const TEMP_MARKER = '.ckpt-tmp-';
+const TEMP_NAME = /^\..*\.ckpt-tmp-(\d+)-[0-9a-f]+$/;
+
+/** The pid that wrote a temporary, or null when `name` (one path segment) is not a temporary. */
+export function temporaryOwner(name: string): number | null {
+  const m = TEMP_NAME.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+/** S3's limit, applied everywhere so a key valid on one store is valid on all. */
+const MAX_KEY_BYTES = 1024;
+const ALLOWED = "keys are relative POSIX paths inside the store: no leading '/', no empty, '.' or '..' segment, no NUL, at most 1024 UTF-8 bytes";
+
+/** Refuses (StoreError 'escape') any key that could leave the store's root or clash with a temporary. */
+export function checkKey(key: string): string {
+  const refuse = (why: string): never => {
+    throw new StoreError('escape', key, `checkpoint key ${JSON.stringify(key)} is refused: ${why}; ${ALLOWED}`);
+  };
+  if (typeof key !== 'string' || key.length === 0) refuse('it is empty');
+  if (key.includes('\0')) refuse('it contains a NUL character');
+  if (key.startsWith('/')) refuse('it is an absolute path');
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) refuse('it is longer than 1024 bytes');
+  for (const segment of key.split('/')) {
+    if (segment === '') refuse('it has an empty segment (a trailing or doubled "/")');
+    if (segment === '.' || segment === '..') refuse(`it has a "${segment}" segment`);
+    if (temporaryOwner(segment) !== null) refuse(`"${segment}" is reserved for temporaries (name contains "${TEMP_MARKER}")`);
+  }
+  return key;
+}
+
+/** A listing prefix: '' or any string that does not start with '/' or contain '..' segments. */
+export function checkPrefix(prefix: string): string {
+  if (prefix === '') return prefix;
+  if (prefix.startsWith('/') || prefix.includes('\0') || prefix.split('/').some((s) => s === '..' || s === '.')) {
+    throw new StoreError('escape', prefix, `listing prefix ${JSON.stringify(prefix)} is refused: a prefix is the start of a key (no leading '/', no '.' or '..' segment)`);
+  }
+  return prefix;
+}
+
+/** Byte order of the UTF-8 encodings: the order S3 lists in, used by every plugin. */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** Posix `relpath(target, dirname(link))`: the text of a relative symlink at `linkKey`. */
+export function relativeLinkText(targetKey: string, linkKey: string): string {
+  const from = linkKey.split('/').slice(0, -1);
+  const to = targetKey.split('/');
+  let common = 0;
+  while (common < from.length && common < to.length - 1 && from[common] === to[common]) common++;
+  return [...Array<string>(from.length - common).fill('..'), ...to.slice(common)].join('/');
+}
+
+/** Resolves a relative link text written at `linkKey` back to a key, or null if it leaves the root. */
+export function resolveLinkText(linkKey: string, text: string): string | null {
+  if (text.startsWith('/')) return null;
+  const parts = linkKey.split('/').slice(0, -1);
+  for (const seg of text.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') {
+      if (parts.length === 0) return null;
+      parts.pop();
+    } else parts.push(seg);
+  }
+  return parts.length === 0 ? null : parts.join('/');
+}
+
+/**
+ * The key of a checkpoint path under a store's location, e.g. ('s3://b/run', 's3://b/run/last.ckpt')
+ * -> 'last.ckpt'; the policy's effects carry full paths under its dirpath.
+ */
+export function keyForPath(location: string, path: string): string {
+  const root = location.replace(/\/+$/, '');
+  if (!path.startsWith(root + '/')) {
+    throw new StoreError('escape', path, `checkpoint path ${JSON.stringify(path)} is not under the store location ${JSON.stringify(location)}; only paths inside the checkpoint directory can be stored`);
+  }
+  return checkKey(path.slice(root.length + 1));
+}
