@@ -38,6 +38,9 @@ import {
 import { fileKey } from '../src/files.ts';
 import { pyJoin } from '../src/paths.ts';
 
+// Show the failing assertion itself next to fast-check's seed, path and counterexample.
+fc.configureGlobal({ ...fc.readConfigureGlobal(), includeErrorInReport: true });
+
 // ---- constants -----------------------------------------------------------------------------
 
 export const CWD = '/home/u/proj';
@@ -87,8 +90,8 @@ function maybe<T>(arb: fc.Arbitrary<T>, omitWeight = 1, keepWeight = 2): fc.Arbi
 const triggerArb: fc.Arbitrary<RawOptions> = fc.oneof(
   { weight: 3, arbitrary: fc.constant({}) },
   { weight: 1, arbitrary: fc.constant({ every_n_train_steps: null, every_n_epochs: null, train_time_interval: null }) },
-  { weight: 2, arbitrary: fc.integer({ min: 0, max: 4 }).map((n) => ({ every_n_train_steps: n })) },
-  { weight: 2, arbitrary: fc.integer({ min: 0, max: 3 }).map((n) => ({ every_n_epochs: n })) },
+  { weight: 2, arbitrary: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 6, arbitrary: fc.integer({ min: 1, max: 4 }) }).map((n) => ({ every_n_train_steps: n })) },
+  { weight: 2, arbitrary: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 6, arbitrary: fc.integer({ min: 1, max: 3 }) }).map((n) => ({ every_n_epochs: n })) },
   {
     weight: 2,
     arbitrary: fc
@@ -107,8 +110,8 @@ export const optionsArb: fc.Arbitrary<RawOptions> = fc
     filename: maybe(fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 6, arbitrary: fc.constantFrom(...TEMPLATES) })),
     monitor: maybe(fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 4, arbitrary: fc.constantFrom(...MONITORS) }), 1, 4),
     mode: maybe(fc.constantFrom('min', 'max')),
-    kWithMonitor: fc.integer({ min: -1, max: 4 }),
-    kWithoutMonitor: fc.constantFrom(-1, 0, 1),
+    kWithMonitor: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 8, arbitrary: fc.constantFrom(-1, 1, 2, 3, 4) }),
+    kWithoutMonitor: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 6, arbitrary: fc.constantFrom(-1, 1) }),
     omitK: fc.boolean(),
     save_last: maybe(fc.constantFrom(true, false, 'link', null)),
     trigger: triggerArb,
@@ -198,9 +201,9 @@ export const trainerArb: fc.Arbitrary<TrainerFacts> = fc
         fc.record({ saveDir: fc.constantFrom('/logs', null, 'logs'), name: fc.constantFrom('lightning_logs', 'exp'), version: fc.constantFrom<number | string>(0, 3, 'v_a') }).map((l) => [l]),
       ),
     ),
-    fastDevRun: maybe(fc.constantFrom<boolean | number>(true, 1), 12, 1),
-    stateFn: maybe(fc.constantFrom('validate' as const), 12, 1),
-    automaticOptimization: maybe(fc.constant(false), 8, 1),
+    fastDevRun: maybe(fc.constantFrom<boolean | number>(true, 1), 25, 1),
+    stateFn: maybe(fc.constantFrom('validate' as const), 25, 1),
+    automaticOptimization: maybe(fc.constant(false), 12, 1),
     checkValEveryNEpoch: maybe(fc.constantFrom(1, 2, null), 3, 1),
   })
   .map((r) => {
@@ -306,7 +309,7 @@ const planPartsArb: fc.Arbitrary<PlanParts> = fc.record({
   valVals: fc.array(valMetricsArb, { minLength: 1, maxLength: 8 }),
   trainer: trainerArb,
   files: fileSpecsArb,
-  crashAt: sometimes(fc.nat({ max: 1000 }), 3),
+  crashAt: sometimes(fc.nat({ max: 1000 }), 5),
   exception: exceptionArb,
 });
 
@@ -404,10 +407,10 @@ type Cmd =
   | { readonly t: 'exception'; readonly exception: { type: string; message: string } };
 
 const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
-  { weight: 12, arbitrary: fc.record({ t: fc.constant('batch' as const), stepInc: fc.constantFrom(1, 1, 1, 0, 2), dt: fc.constantFrom(0.5, 1, 2, 4), m: trainMetricsArb }) },
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('val' as const), m: valMetricsArb }) },
-  { weight: 3, arbitrary: fc.constant({ t: 'epochEnd' as const }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('files' as const), files: fileSpecsArb }) },
+  { weight: 60, arbitrary: fc.record({ t: fc.constant('batch' as const), stepInc: fc.constantFrom(1, 1, 1, 0, 2), dt: fc.constantFrom(0.5, 1, 2, 4), m: trainMetricsArb }) },
+  { weight: 20, arbitrary: fc.record({ t: fc.constant('val' as const), m: valMetricsArb }) },
+  { weight: 15, arbitrary: fc.constant({ t: 'epochEnd' as const }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('files' as const), files: fileSpecsArb }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('exception' as const), exception: exceptionArb }) },
 );
 
@@ -506,11 +509,56 @@ export const randomScenarioArb: fc.Arbitrary<Scenario> = fc
     return { kind: 'random' as const, options: c.options, config: c.config, events };
   });
 
-/** All three kinds. */
+// ---- churn: many files, colliding names, one save per step ---------------------------------
+
+/**
+ * Many pre-existing files, a template whose names collide ('{train_loss:.3f}' on a few tied
+ * values, '{epoch}' with several saves per epoch), a save on every step: the file model grows,
+ * shrinks (an overwrite plus a displacement is a net removal) and grows again.
+ */
+export const churnScenarioArb: fc.Arbitrary<Scenario> = fc
+  .record({
+    k: fc.integer({ min: 1, max: 3 }),
+    mode: fc.constantFrom('min', 'max'),
+    filename: fc.constantFrom('{train_loss:.3f}', '{epoch}', '{train_loss:.1f}'),
+    enable_version_counter: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    save_last: fc.constantFrom(null, null, true, 'link'),
+    junk: fc.integer({ min: 4, max: 8 }),
+    epochs: fc.integer({ min: 1, max: 3 }),
+    batches: fc.integer({ min: 2, max: 8 }),
+    vals: fc.array(fc.constantFrom(0.5, 0.25, 0.125, 1), { minLength: 1, maxLength: 12 }),
+  })
+  .map((r) => {
+    const options: RawOptions = {
+      dirpath: '/ckpts',
+      monitor: 'train_loss',
+      mode: r.mode,
+      save_top_k: r.k,
+      filename: r.filename,
+      enable_version_counter: r.enable_version_counter,
+      save_last: r.save_last,
+      every_n_train_steps: 1,
+    };
+    const config = mustDecode(options);
+    const files = Array.from({ length: r.junk }, (_, i): FileEntry => ({ path: `/ckpts/old-${i}.txt`, kind: 'file' }));
+    const events = [
+      ...fitEvents({
+        epochs: r.epochs,
+        batchesPerEpoch: r.batches,
+        valEveryNBatches: 0,
+        files,
+        trainMetrics: (_e, step) => ({ train_loss: r.vals[step % r.vals.length]! }),
+      }),
+    ];
+    return { kind: 'fit' as const, options, config, events };
+  });
+
+/** All kinds. */
 export const scenarioArb: fc.Arbitrary<Scenario> = fc.oneof(
   { weight: 3, arbitrary: fitScenarioArb },
   { weight: 2, arbitrary: resumeScenarioArb },
   { weight: 2, arbitrary: randomScenarioArb },
+  { weight: 1, arbitrary: churnScenarioArb },
 );
 
 // ---- running -------------------------------------------------------------------------------
@@ -566,3 +614,40 @@ export function deepFreeze<T>(x: T): T {
   }
   return x;
 }
+
+// ---- counterexamples found so far, replayed first by every property (fast-check `examples`) ----
+
+function regression(options: RawOptions, events: readonly LoopEvent[]): Scenario {
+  return { kind: 'random', options, config: mustDecode(options), events };
+}
+
+export const REGRESSIONS: readonly Scenario[] = [
+  // -0 as a score: JSON writes it as 0, so a resumed policy logs "(best 0.00000)" where Lightning logs "(best -0.00000)"
+  regression({ dirpath: '/ckpts', monitor: 'val_loss', save_top_k: 2, verbose: true, every_n_train_steps: 1 }, [
+    { type: 'setup', trainer: {} },
+    { type: 'trainBatchEnded', view: { epoch: 0, globalStep: 1, metrics: { val_loss: -0 } } },
+    { type: 'trainBatchEnded', view: { epoch: 0, globalStep: 2, metrics: { val_loss: 1 } } },
+  ]),
+  // the files vanish; save_last='link' then finds the last name equal to the checkpoint it would link to,
+  // skips the link, and still removes the previous last link "superseded by" a file it did not write
+  regression({ dirpath: '/ckpts', monitor: 'val_loss', filename: 'last', save_last: 'link' }, [
+    { type: 'setup', trainer: { enableValidation: false } },
+    { type: 'trainEpochEnded', view: { epoch: 0, globalStep: 1, metrics: { val_loss: 0 } } },
+    { type: 'filesListed', files: [] },
+    { type: 'trainEpochEnded', view: { epoch: 1, globalStep: 2, metrics: { val_loss: 0 } } },
+  ]),
+  // a state_dict from another (remote) directory: its best_model_path is reloaded, then removed as
+  // "superseded" although it is outside the checkpoint directory (Lightning's remote rule: always removable)
+  regression({ dirpath: '/ckpts' }, [
+    { type: 'setup', trainer: { enableValidation: false }, files: [] },
+    { type: 'stateLoaded', stateDict: { dirpath: 's3://bucket/ckpts', best_model_path: 's3://bucket/ckpts/epoch=0-step=1.ckpt', best_model_score: null } },
+    { type: 'trainEpochEnded', view: { epoch: 1, globalStep: 2 } },
+  ]),
+  // resuming with filename='last' from a run whose last checkpoint was last.ckpt: the new best is saved
+  // as last.ckpt and removed in the same hook as the "superseded" previous last checkpoint
+  regression({ dirpath: '/ckpts', monitor: 'val_loss', filename: 'last', CHECKPOINT_NAME_LAST: 'last-{step}', save_last: true }, [
+    { type: 'setup', trainer: { enableValidation: false }, files: [] },
+    { type: 'stateLoaded', stateDict: { dirpath: '/ckpts', best_model_path: '', best_model_score: null, last_model_path: '/ckpts/last.ckpt' } },
+    { type: 'trainEpochEnded', view: { epoch: 0, globalStep: 1, metrics: { val_loss: 0.5 } } },
+  ]),
+];

@@ -9,8 +9,8 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import { templateKeys } from './format/template.ts';
-import { pyStrRepr } from './format/pyformat.ts';
+import { formatCheckpointName, templateKeys } from './format/template.ts';
+import { pyStrRepr, type PyValue } from './format/pyformat.ts';
 import { pyNormpath } from './paths.ts';
 import { timedeltaRepr, timedeltaStr } from './format/timedelta.ts';
 
@@ -335,26 +335,38 @@ export function lightningIssues(c: PolicyConfig): ConfigIssue[] {
   return issues;
 }
 
-/** Our own addition: names stay inside the checkpoint directory (Lightning would write wherever the template points). */
+/**
+ * Our own addition: names stay inside the checkpoint directory (Lightning would write wherever the
+ * template points). The template is rendered with every metric as the int 0, the shortest value,
+ * so fill characters pad the most (`{epoch:/>4}` gives '///0'); a template that cannot be rendered
+ * that way is checked on its literal text, and the reducer re-checks every name it formats.
+ */
 export function escapeIssues(c: PolicyConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const check = (field: string, template: string | null, autoInsert: boolean) => {
-    if (!template) return;
-    // The literal parts, metric names and join characters decide the directory structure; values are numbers.
-    let text = template;
-    if (autoInsert) for (const k of templateKeys(template)) text = text.split('{' + k).join(k + c.checkpointEqualsChar + '{' + k);
-    const skeleton = text.replace(/\{[^{}]*\}/g, '0') + c.checkpointJoinChar + 'v1' + c.fileExtension;
-    if (skeleton.startsWith('/') || pyNormpath(skeleton).split('/')[0] === '..' || skeleton.split('/').includes('..')) {
+  const opts = { joinChar: c.checkpointJoinChar, equalsChar: c.checkpointEqualsChar, autoInsertMetricName: c.autoInsertMetricName, extension: c.fileExtension };
+  const escapes = (name: string) => name.startsWith('/') || name.split('/').includes('..') || pyNormpath(name).split('/')[0] === '..';
+  const check = (field: string, template: string) => {
+    const zeros = new Map(templateKeys(template).map((k): [string, PyValue] => [k, { type: 'int', value: 0 }]));
+    let rendered: string[];
+    try {
+      rendered = [formatCheckpointName(template, zeros, opts), formatCheckpointName(template, zeros, opts, c.startingVersion)];
+    } catch {
+      // formatting fails at save time (as in Lightning); judge the literal text meanwhile
+      let text = template;
+      if (c.autoInsertMetricName) for (const k of templateKeys(template)) text = text.split('{' + k).join(k + c.checkpointEqualsChar + '{' + k);
+      rendered = [text.replace(/\{[^{}]*\}/g, '0') + c.checkpointJoinChar + 'v1' + c.fileExtension];
+    }
+    if (rendered.some(escapes)) {
       issues.push({
         field,
         value: template,
         allowed: 'a relative name inside the checkpoint directory (no absolute path, no ".." segment)',
-        message: `${field}=${pyStrRepr(template)} would write outside the checkpoint directory; use a relative name without '..' (ckpt-policy refuses this on purpose; Lightning would follow it)`,
+        message: `${field}=${pyStrRepr(template)} would write outside the checkpoint directory (as ${pyStrRepr(rendered.find(escapes)!)}); use a relative name without '..' (ckpt-policy refuses this on purpose; Lightning would follow it)`,
       });
     }
   };
-  check('filename', c.filename || '{epoch}' + c.checkpointJoinChar + '{step}', c.autoInsertMetricName);
-  check('CHECKPOINT_NAME_LAST', c.checkpointNameLast, c.autoInsertMetricName);
+  check('filename', c.filename || '{epoch}' + c.checkpointJoinChar + '{step}');
+  check('CHECKPOINT_NAME_LAST', c.checkpointNameLast || c.filename || '{epoch}' + c.checkpointJoinChar + '{step}');
   return issues;
 }
 

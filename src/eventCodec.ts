@@ -7,7 +7,7 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { LoopEvent } from './events.ts';
-import { describeErrors, JsonNumber } from './stateCodec.ts';
+import { describeErrors, jsonNumber, JsonNumber } from './stateCodec.ts';
 
 const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null]);
 const NonNegInt = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
@@ -79,7 +79,7 @@ export function decodeEvent(u: unknown): E.Either<string[], LoopEvent> {
   return pipe(codec.decode(u), E.mapLeft(describeErrors));
 }
 
-/** The JSON form of an event: what decodeEvent reads back (non-finite metrics as strings). */
+/** The JSON form of an event: what decodeEvent reads back (NaN, infinities and -0 as strings). */
 export function encodeEvent(e: LoopEvent): unknown {
-  return JSON.parse(JSON.stringify(e, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity') : v)));
+  return JSON.parse(JSON.stringify(e, (_k, v: unknown) => (typeof v === 'number' ? jsonNumber(v) : v)));
 }

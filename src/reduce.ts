@@ -254,10 +254,16 @@ class Hook {
     this.s.files = writeSymlink(this.s.files, this.key(linkpath), relTarget);
   }
 
-  /** `_should_remove_checkpoint` */
+  /**
+   * `_should_remove_checkpoint`. Lightning removes any non-local path unconditionally; we keep its
+   * local rules and, on purpose, never remove a remote path outside dirpath or the resumed-from one.
+   */
   shouldRemove(previous: string, current: string): boolean {
     if (previous === current) return false;
-    if (!isLocalPath(previous)) return true;
+    if (!isLocalPath(previous)) {
+      const dir = this.s.dirpath ?? '';
+      return previous !== this.trainer.ckptPath && dir !== '' && previous.startsWith(dir.endsWith('/') ? dir : dir + '/') && !previous.slice(dir.length).split('/').includes('..');
+    }
     const cwd = this.s.cwd;
     const prev = pathlibAbsoluteParts(previous, cwd);
     const resume = this.trainer.ckptPath;

@@ -104,6 +104,10 @@ test('a filename that would leave the checkpoint directory is refused (a deliber
   assert.ok(E.isRight(decodeConfig({ filename: '{../x}', auto_insert_metric_name: false })));
   for (const filename of ['{epoch}/{step}', 'sub/{val/acc:.2f}', '..{epoch}', 'a..b']) assert.ok(E.isRight(decodeConfig({ filename })), filename);
   assert.equal(issuesOf({ CHECKPOINT_NAME_LAST: '../last' })[0]!.field, 'CHECKPOINT_NAME_LAST');
+  // fill characters pad the most for the smallest value: epoch 0 gives '///0', an absolute path
+  assert.equal(issuesOf({ filename: '{epoch:/>4}', auto_insert_metric_name: false })[0]!.field, 'filename');
+  // the version suffix counts too
+  assert.equal(issuesOf({ CHECKPOINT_JOIN_CHAR: '/../../' })[0]!.field, 'filename');
 });
 
 test('parseConfig throws a ConfigError carrying every issue', () => {
