@@ -7,9 +7,8 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { LoopEvent } from './events.ts';
-import { describeErrors, jsonNumber, JsonNumber } from './stateCodec.ts';
+import { describeErrors, jsonNumber, JsonNumber, Nullable, TrainerCodec } from './stateCodec.ts';
 
-const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null]);
 const NonNegInt = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
 
 const View = t.intersection([
@@ -24,18 +23,7 @@ const View = t.intersection([
   }),
 ]);
 
-const Trainer = t.partial({
-  defaultRootDir: t.string,
-  loggers: t.array(t.type({ saveDir: Nullable(t.string), name: t.string, version: t.union([t.number, t.string]) })),
-  ckptPath: Nullable(t.string),
-  fastDevRun: t.union([t.boolean, t.number]),
-  stateFn: t.keyof({ fit: null, validate: null, test: null, predict: null }),
-  automaticOptimization: t.boolean,
-  checkValEveryNEpoch: Nullable(t.number),
-  valCheckInterval: Nullable(t.number),
-  valCheckTimeInterval: Nullable(t.number),
-  enableValidation: t.boolean,
-});
+const Trainer = t.partial(TrainerCodec.props);
 
 const FileEntryC = t.intersection([t.type({ path: t.string, kind: t.keyof({ file: null, dir: null, symlink: null }) }), t.partial({ target: t.string })]);
 

@@ -33,9 +33,10 @@ export const JsonNumber = new t.Type<number, number | string, unknown>(
   (n) => jsonNumber(n),
 );
 
-const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null]);
+export const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null]);
 
-const TrainerCodec = t.type({
+/** The trainer facts as the state keeps them (all filled in); events carry any subset. */
+export const TrainerCodec = t.type({
   defaultRootDir: t.string,
   loggers: t.array(t.type({ saveDir: Nullable(t.string), name: t.string, version: t.union([t.number, t.string]) })),
   ckptPath: Nullable(t.string),
