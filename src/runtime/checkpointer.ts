@@ -23,7 +23,7 @@ import { isLocalPath, pyAbspath } from '../paths.ts';
 import { init, reduce, resolveCheckpointDir, resolveTrainer } from '../reduce.ts';
 import { lightningStateDict, type PolicyState } from '../state.ts';
 import { decodeState, encodeState } from '../stateCodec.ts';
-import type { CheckpointStore, Payload, StoredEntry } from '../../plugins/store.ts';
+import type { CheckpointStore, Payload } from '../../plugins/store.ts';
 import { CheckpointWriteError, describeCause, PolicyRaisedError, ResumeError, type EffectFailure } from './errors.ts';
 import { filesOf, keyOf, pathOf } from './keys.ts';
 import type { EffectOutcome, RuntimeObserver } from './observer.ts';
@@ -56,8 +56,12 @@ export type ResumeRequest =
 export interface CheckpointerOptions {
   /** ModelCheckpoint's options, Lightning's names or camelCase */
   readonly options: CheckpointOptions | Record<string, unknown>;
-  /** where checkpoints go; its location becomes dirpath when the options give none */
-  readonly store: CheckpointStore;
+  /**
+   * where checkpoints go; its location becomes dirpath when the options give none. Without one,
+   * the store is opened (plugins' openStore) at dirpath, or at Lightning's default
+   * `<default_root_dir>/checkpoints`.
+   */
+  readonly store?: CheckpointStore;
   readonly capture: Capture;
   /** background writes with at most `maxInFlight` captured saves unfinished (default 2); false awaits each effect */
   readonly background?: false | { readonly maxInFlight?: number };
@@ -119,13 +123,18 @@ export class Checkpointer {
   static async open(opts: CheckpointerOptions): Promise<Checkpointer> {
     const cwd = opts.cwd ?? process.cwd();
     const log = opts.log ?? defaultLog;
-    const config = withStoreDirpath(parseConfig(opts.options), opts.store, cwd);
+    const parsed = parseConfig(opts.options);
+    // the plugins (with tfjs and the S3 client) load only when the runtime has to open a store itself
+    const openStore = async (location: string) => (await import('../../plugins/index.ts')).openStore(location);
+    const store = opts.store ?? (await openStore(resolveCheckpointDir(init(parsed, { cwd, ...(opts.home !== undefined ? { home: opts.home } : {}) })[0], resolveTrainer(opts.trainer, cwd))));
+    opts = { ...opts, store };
+    const config = withStoreDirpath(parsed, store, cwd);
     const [fresh, initEffects] = init(config, { cwd, ...(opts.home !== undefined ? { home: opts.home } : {}) });
     const dirpath = resolveCheckpointDir(fresh, resolveTrainer(opts.trainer, cwd));
     for (const e of initEffects) if (e.type === 'log') log(e.level, e.message);
 
-    const entries = await opts.store.list();
-    const found = await findRecord(opts, entries, dirpath, log);
+    const entries = await store.list();
+    const found = await findRecord(store, opts, dirpath, log);
     const setup = (files: readonly FileEntry[]): LoopEvent => ({
       type: 'setup',
       stage: 'fit',
@@ -150,7 +159,7 @@ export class Checkpointer {
         start = prior;
         runId = record.runId;
         setupEvent = setup(listing(prior.files, fileKey(dirpath, cwd)));
-        await finishRemovals(opts.store, record, prior, dirpath, cwd, log);
+        await finishRemovals(store, record, prior, dirpath, cwd, log);
         const known = new Set(listing(prior.files, fileKey(dirpath, cwd)).map((f) => f.path));
         const strays = entries.filter((e) => !known.has(fileKey(pathOf(dirpath, e.key), cwd)) && !record.pendingRemovals.includes(e.key));
         if (strays.length > 0) {
@@ -166,7 +175,7 @@ export class Checkpointer {
         resumed = { key, record, payload, mode: 'lightning' };
       }
     }
-    const ck = new Checkpointer(start, opts.store, dirpath, opts, runId, seq, resumed);
+    const ck = new Checkpointer(start, store, dirpath, opts, runId, seq, resumed);
     opts.observer?.opened?.({ state: start, resumedFrom: resumed?.key ?? null });
     await ck.report(setupEvent);
     if (after !== null) await ck.report(after);
@@ -223,6 +232,8 @@ export class Checkpointer {
 
   private async step(event: LoopEvent): Promise<readonly Effect[]> {
     if (this.broken) throw this.broken;
+    // once a write failed, let the rest settle so the error lists every consequence
+    if (this.writer.hasFailed) await this.writer.drain();
     this.throwIfFailed();
     const [next, effects] = reduce(this.current, event);
     this.current = next;
@@ -382,45 +393,57 @@ function sameConfig(a: PolicyConfig, b: PolicyConfig): boolean {
   return JSON.stringify(PolicyConfigCodec.encode(a)) === JSON.stringify(PolicyConfigCodec.encode(b));
 }
 
-interface FoundRecord {
-  key: string;
-  record: CheckpointRecord;
-  payload: Payload | null;
+/** A checkpoint and the record inside it. */
+export interface FoundRecord {
+  readonly key: string;
+  readonly record: CheckpointRecord;
+  /** the checkpoint's contents (null when the loop handed the record over itself) */
+  readonly payload: Payload | null;
 }
 
-async function readRecordAt(opts: CheckpointerOptions, key: string): Promise<FoundRecord | string> {
+async function readRecordAt(store: CheckpointStore, key: string, readRecord?: (p: Payload) => unknown): Promise<FoundRecord | string> {
   let payload: Payload;
   try {
-    payload = await opts.store.read(key);
+    payload = await store.read(key);
   } catch (e) {
     return `unreadable (${describeCause(e)})`;
   }
-  const raw = payload.kind === 'tfjs' ? recordInPayload(payload) : opts.readRecord?.(payload);
+  const raw = payload.kind === 'tfjs' ? recordInPayload(payload) : readRecord?.(payload);
   if (raw === undefined || raw === null) return 'holds no ckpt-policy record';
   const r = decodeRecord(raw);
   return E.isLeft(r) ? `has an invalid record (${r.left.join('; ')})` : { key, record: r.right, payload };
 }
 
-async function findRecord(opts: CheckpointerOptions, entries: readonly StoredEntry[], dirpath: string, log: (l: LogLevel, m: string) => void): Promise<FoundRecord | null> {
+/**
+ * The checkpoint to resume from: the named one, or ('latest') the one with the most advanced
+ * record whose concurrent saves all reached the store (Lightning's ckpt_path="last"). Null when
+ * the store holds no checkpoint with a record.
+ */
+export async function findResumePoint(store: CheckpointStore, which: 'latest' | { readonly key: string }, readRecord?: (p: Payload) => unknown): Promise<FoundRecord | null> {
+  if (which !== 'latest') {
+    const found = await readRecordAt(store, which.key, readRecord);
+    if (typeof found === 'string') throw new ResumeError(`ckpt-policy: cannot resume from ${which.key}: the checkpoint ${found}`);
+    return found;
+  }
+  const entries = await store.list();
+  let best: FoundRecord | null = null;
+  for (const e of entries) {
+    if (e.kind !== 'file') continue;
+    const found = await readRecordAt(store, e.key, readRecord);
+    if (typeof found === 'string') continue;
+    if (!found.record.pendingSaves.every((k) => entries.some((x) => x.key === k))) continue;
+    const r = found.record;
+    if (best === null || r.globalStep > best.record.globalStep || (r.globalStep === best.record.globalStep && r.seq > best.record.seq)) best = found;
+  }
+  return best;
+}
+
+async function findRecord(store: CheckpointStore, opts: CheckpointerOptions, dirpath: string, log: (l: LogLevel, m: string) => void): Promise<FoundRecord | null> {
   const req = opts.resume ?? false;
   if (req === false) return null;
-  if (req === 'latest') {
-    let best: FoundRecord | null = null;
-    for (const e of entries) {
-      if (e.kind !== 'file') continue;
-      const found = await readRecordAt(opts, e.key);
-      if (typeof found === 'string') continue;
-      // a checkpoint is usable when the saves it was waiting for made it to storage
-      if (!found.record.pendingSaves.every((k) => entries.some((x) => x.key === k))) continue;
-      const r = found.record;
-      if (best === null || r.globalStep > best.record.globalStep || (r.globalStep === best.record.globalStep && r.seq > best.record.seq)) best = found;
-    }
-    if (best === null) log('info', `no checkpoint with a ckpt-policy record in ${dirpath}: starting fresh`);
-    return best;
-  }
-  if ('key' in req) {
-    const found = await readRecordAt(opts, req.key);
-    if (typeof found === 'string') throw new ResumeError(`ckpt-policy: cannot resume from ${req.key}: the checkpoint ${found}`);
+  if (req === 'latest' || 'key' in req) {
+    const found = await findResumePoint(store, req, opts.readRecord);
+    if (found === null) log('info', `no checkpoint with a ckpt-policy record in ${dirpath}: starting fresh`);
     return found;
   }
   const r = decodeRecord(req.record);

@@ -1,5 +1,5 @@
 /** The runtime: the policy embedded in a live loop (checkpointer), its record format and errors. */
-export { Checkpointer, type CheckpointerOptions, type Capture, type CaptureRequest, type ResumeRequest, type Resumed, type KeptCheckpoint } from './checkpointer.ts';
+export { Checkpointer, findResumePoint, type FoundRecord, type CheckpointerOptions, type Capture, type CaptureRequest, type ResumeRequest, type Resumed, type KeptCheckpoint } from './checkpointer.ts';
 export { CheckpointWriteError, PolicyRaisedError, ResumeError, type EffectFailure } from './errors.ts';
 export type { RuntimeObserver, Decision, EffectSettlement, EffectOutcome } from './observer.ts';
 export { decodeRecord, recordInPayload, withRecord, RECORD_FORMAT, TFJS_METADATA_KEY, type CheckpointRecord } from './record.ts';

@@ -3,8 +3,8 @@
  *  - a save waits only for earlier operations on its own key, so saves of different checkpoints
  *    overlap (at most `maxInFlight` captured payloads are held; `reserve` is the backpressure);
  *  - a removal or link waits for every earlier operation, so it never overtakes the save it
- *    depends on, and it is withheld for good once any save has failed: a failed save never causes
- *    a deletion, and after one the policy's picture of the storage is no longer trusted.
+ *    depends on, and it is withheld when any save submitted before it failed: a failed save never
+ *    causes a deletion, and after one the policy's picture of the storage is no longer trusted.
  * Failures are kept until someone reads them (`takeFailures`); nothing is dropped silently.
  */
 import type { Effect } from '../effects.ts';
@@ -26,7 +26,8 @@ export class EffectWriter {
   private savesHeld = 0;
   private readonly waiters: Array<() => void> = [];
   private readonly failures: EffectFailure[] = [];
-  private firstFailedSave: EffectFailure | null = null;
+  private firstFailedSave: (EffectFailure & { ordinal: number }) | null = null;
+  private submitted = 0;
 
   constructor(
     private readonly store: CheckpointStore,
@@ -62,7 +63,8 @@ export class EffectWriter {
     const deps = job.op === 'save' ? [this.tails.get(job.key)] : [...this.unsettled];
     if (job.op === 'save') this.savesHeld++;
     this.pending.set(job, true);
-    const run = Promise.all(deps).then(() => this.perform(job));
+    const ordinal = this.submitted++;
+    const run = Promise.all(deps).then(() => this.perform(job, ordinal));
     const settled = run.then((outcome) => {
       this.pending.delete(job);
       this.unsettled.delete(settled);
@@ -81,8 +83,9 @@ export class EffectWriter {
     return settled;
   }
 
-  private async perform(job: WriteJob): Promise<EffectOutcome> {
-    if (job.op !== 'save' && this.firstFailedSave !== null) {
+  private async perform(job: WriteJob, ordinal: number): Promise<EffectOutcome> {
+    // every earlier operation has settled by now, so any earlier failed save is known
+    if (job.op !== 'save' && this.firstFailedSave !== null && this.firstFailedSave.ordinal < ordinal) {
       const f = this.firstFailedSave;
       return { status: 'failed', cause: `withheld: the save of ${f.key} (decision ${f.seq}) failed, and a failed save never causes a ${job.op === 'remove' ? 'deletion' : 'link'}` };
     }
@@ -101,7 +104,9 @@ export class EffectWriter {
       return { status: 'done' };
     } catch (e) {
       const cause = describeCause(e);
-      if (job.op === 'save' && this.firstFailedSave === null) this.firstFailedSave = { seq: job.seq, index: job.index, effect: job.effect, key: job.key, cause };
+      if (job.op === 'save' && (this.firstFailedSave === null || ordinal < this.firstFailedSave.ordinal)) {
+        this.firstFailedSave = { seq: job.seq, index: job.index, effect: job.effect, key: job.key, cause, ordinal };
+      }
       return { status: 'failed', cause };
     }
   }
@@ -118,7 +123,8 @@ export class EffectWriter {
 
   /** Marks the writer failed for an effect that never reached storage (its capture threw). */
   recordCaptureFailure(f: EffectFailure): void {
-    if (this.firstFailedSave === null) this.firstFailedSave = f;
+    const ordinal = this.submitted++;
+    if (this.firstFailedSave === null) this.firstFailedSave = { ...f, ordinal };
     this.failures.push(f);
   }
 }

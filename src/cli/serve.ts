@@ -1,0 +1,72 @@
+/** `ckpt serve --stdio`: the sidecar (see src/sidecar/server.ts for the protocol). */
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import * as E from 'fp-ts/lib/Either.js';
+import { decodeConfig } from '../config.ts';
+import { serve } from '../sidecar/server.ts';
+import { STORE_MODE } from '../sidecar/stores.ts';
+
+/** JSON lines with non-finite numbers written as "NaN" / "Infinity" / "-Infinity" strings. */
+export function jsonLine(o: unknown): string {
+  return JSON.stringify(o, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+}
+
+function loadOptions(opts: { options?: string; config?: string }): Record<string, unknown> | undefined {
+  if (opts.options !== undefined && opts.config !== undefined) throw new Error('give --options or --config, not both');
+  let value: unknown;
+  if (opts.options !== undefined) {
+    try {
+      value = JSON.parse(opts.options);
+    } catch (e) {
+      throw new Error(`--options is not valid JSON: ${(e as Error).message}`);
+    }
+  } else if (opts.config !== undefined) {
+    const text = readFileSync(opts.config, 'utf8');
+    value = opts.config.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } else return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('the ModelCheckpoint options must be an object');
+  return value as Record<string, unknown>;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('answer loop events (JSON lines on stdin) with checkpoint decisions (JSON lines on stdout), for loops in any language')
+    .option('--stdio', 'serve over standard input and output (the only transport)')
+    .option('--options <json>', 'ModelCheckpoint options as JSON (Lightning or camelCase names)')
+    .option('--config <file>', 'ModelCheckpoint options from a JSON or YAML file')
+    .option('--store <location>', 'carry out the effects through a store plugin at this location (the loop sends payload files)')
+    .option('--cwd <dir>', 'directory that relative dirpaths resolve against', process.cwd())
+    .action(async (o: { stdio?: boolean; options?: string; config?: string; store?: string; cwd: string }) => {
+      if (!o.stdio) {
+        console.error('ckpt serve: --stdio is required (standard input/output is the only transport)');
+        process.exitCode = 2;
+        return;
+      }
+      let options;
+      try {
+        options = loadOptions(o);
+      } catch (e) {
+        console.error(`ckpt serve: ${(e as Error).message}`);
+        process.exitCode = 2;
+        return;
+      }
+      if (options !== undefined) {
+        const checked = decodeConfig(options);
+        if (E.isLeft(checked)) {
+          console.error(`ckpt serve: the ModelCheckpoint options are not valid:\n${checked.left.map((i) => `  ${i.message}`).join('\n')}`);
+          process.exitCode = 2;
+          return;
+        }
+      }
+      const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+      const location = o.store;
+      await serve(rl[Symbol.asyncIterator](), (line) => process.stdout.write(jsonLine(line) + '\n'), {
+        cwd: o.cwd,
+        ...(options !== undefined ? { options } : {}),
+        ...(location !== undefined ? { openStore: () => STORE_MODE.open(location) } : {}),
+      });
+    });
+}

@@ -1,0 +1,330 @@
+/**
+ * `ckpt serve --stdio`: the policy for loops in any language. Each input line (a loop event or a
+ * control message, see protocol.ts) is answered by exactly one output line:
+ *
+ *   {"line": 7, "ok": true, "type": "trainEpochEnded", "effects": [{"type": "save", "path": ..., "key": ..., "explain": ...}],
+ *    "best_model_path": ..., "best_model_score": ..., "last_model_path": ..., "record": {...}}
+ *   {"line": 8, "ok": false, "error": {"kind": "shape", "message": "trainEpochEnded event: view.globalStep: got \"7\", expected number"}}
+ *
+ * Decide mode (default): the loop carries out the effects itself, in order, and stores `record`
+ * (present when the decision saves) inside its checkpoint; to resume it sends {"type":"resume","record":...}
+ * before setup. Store mode (`--store LOCATION`): the sidecar carries out the effects through a store
+ * plugin; a decision that saves answers with "awaiting": "payload", the loop writes the checkpoint
+ * bytes to a file and sends {"type":"payload","file":...}, answered with the outcomes.
+ */
+import { readFile } from 'node:fs/promises';
+import * as E from 'fp-ts/lib/Either.js';
+import { ConfigError, parseConfig, PolicyConfigCodec, stateKey, type PolicyConfig } from '../config.ts';
+import type { Effect } from '../effects.ts';
+import type { LoopEvent } from '../events.ts';
+import { explainEffect } from '../explain.ts';
+import { fileKey, listing } from '../files.ts';
+import { init, reduce } from '../reduce.ts';
+import { lightningStateDict, type PolicyState } from '../state.ts';
+import { decodeState, encodeState } from '../stateCodec.ts';
+import type { CheckpointStore, Payload } from '../../plugins/store.ts';
+import { Checkpointer, type CaptureRequest } from '../runtime/checkpointer.ts';
+import { CheckpointWriteError, PolicyRaisedError, describeCause } from '../runtime/errors.ts';
+import { keyOf } from '../runtime/keys.ts';
+import type { EffectOutcome } from '../runtime/observer.ts';
+import { decodeRecord, RECORD_FORMAT, type CheckpointRecord } from '../runtime/record.ts';
+import { LineError, parseLine, type ControlMessage } from './protocol.ts';
+
+export interface ServeOptions {
+  /** ModelCheckpoint options given on the command line (an init line may replace them) */
+  readonly options?: Record<string, unknown>;
+  readonly cwd: string;
+  /** store mode: opens the store the sidecar writes through */
+  readonly openStore?: () => Promise<CheckpointStore>;
+}
+
+type Out = Record<string, unknown>;
+
+/** Serves until the input ends; returns the number of lines answered with an error. */
+export async function serve(input: AsyncIterator<string>, write: (o: Out) => void, opts: ServeOptions): Promise<number> {
+  const session = new Session(input, write, opts);
+  return session.run();
+}
+
+class Session {
+  private lineNo = 0;
+  private errors = 0;
+  private config: PolicyConfig | null = null;
+  private cwd: string;
+  private runId = `sidecar-${Date.now().toString(36)}`;
+  private seq = 0;
+  // decide mode
+  private state: PolicyState | null = null;
+  private resumedFiles: PolicyState | null = null;
+  private lightningResume: PolicyState | null = null;
+  // store mode
+  private ck: Checkpointer | null = null;
+  private resumeRecord: unknown = null;
+
+  constructor(
+    private readonly input: AsyncIterator<string>,
+    private readonly write: (o: Out) => void,
+    private readonly opts: ServeOptions,
+  ) {
+    this.cwd = opts.cwd;
+    if (opts.options !== undefined) this.configure(opts.options);
+  }
+
+  async run(): Promise<number> {
+    for (;;) {
+      const next = await this.nextLine();
+      if (next === null) break;
+      await this.handle(next);
+    }
+    if (this.ck) await this.ck.close().catch(() => undefined);
+    return this.errors;
+  }
+
+  private async nextLine(): Promise<string | null> {
+    for (;;) {
+      const r = await this.input.next();
+      if (r.done) return null;
+      this.lineNo++;
+      if (r.value.trim() !== '') return r.value;
+      this.lineNo--; // blank lines are not counted or answered
+    }
+  }
+
+  private fail(line: number, kind: string, message: string) {
+    this.errors++;
+    this.write({ line, ok: false, error: { kind, message } });
+  }
+
+  private async handle(text: string) {
+    const line = this.lineNo;
+    let msg;
+    try {
+      msg = parseLine(text);
+    } catch (e) {
+      if (e instanceof LineError) return this.fail(line, e.kind, e.message);
+      throw e;
+    }
+    try {
+      if (msg.kind === 'control') await this.control(line, msg.message);
+      else if (this.opts.openStore) await this.storeEvent(line, msg.event);
+      else this.decideEvent(line, msg.event);
+    } catch (e) {
+      if (e instanceof LineError) return this.fail(line, e.kind, e.message);
+      if (e instanceof ConfigError) return this.fail(line, 'config', e.message);
+      if (e instanceof CheckpointWriteError) return this.fail(line, 'store', e.message);
+      return this.fail(line, 'internal', describeCause(e));
+    }
+  }
+
+  private configure(options: Record<string, unknown>, cwd?: string) {
+    this.config = parseConfig(options);
+    if (cwd !== undefined) this.cwd = cwd;
+    this.state = null;
+    this.ck = null;
+  }
+
+  private async control(line: number, m: ControlMessage) {
+    switch (m.type) {
+      case 'init': {
+        if (this.ck) throw new LineError('order', 'init after setup in store mode: the store is already open; restart the sidecar for a new run');
+        this.configure(m.options, m.cwd);
+        const [state, effects] = init(this.config!, { cwd: this.cwd });
+        this.state = state;
+        return this.write({ line, ok: true, type: 'init', effects: effects.map((e) => this.describeEffect(e)) });
+      }
+      case 'resume':
+        return this.resume(line, m.record);
+      case 'payload':
+        throw new LineError('order', 'payload line with no decision awaiting a payload (payloads follow a decision that answered "awaiting": "payload")');
+      case 'query': {
+        const s = this.ck?.state ?? this.state;
+        if (s === null) throw new LineError('order', 'query before init: send {"type":"init","options":{...}} or start with --options');
+        return this.write({ line, ok: true, type: 'query', ...summary(s), best_k_models: [...s.bestKModels.entries()], state_dict: lightningStateDict(s) });
+      }
+    }
+  }
+
+  private requireConfig(): PolicyConfig {
+    if (this.config === null) throw new LineError('order', 'no ModelCheckpoint options yet: send {"type":"init","options":{...}} first or start the sidecar with --options/--config');
+    return this.config;
+  }
+
+  private resume(line: number, raw: unknown) {
+    const config = this.requireConfig();
+    const r = decodeRecord(raw);
+    if (E.isLeft(r)) throw new LineError('shape', `resume record: ${r.left.join('; ')}`);
+    const prior = decodeState(r.right.state);
+    if (E.isLeft(prior)) throw new LineError('shape', `resume record state: ${prior.left.join('; ')}`);
+    if (this.opts.openStore) {
+      this.resumeRecord = raw;
+      return this.write({ line, ok: true, type: 'resume', from: r.right.key, epoch: r.right.epoch, globalStep: r.right.globalStep });
+    }
+    const exact = JSON.stringify(PolicyConfigCodec.encode(prior.right.config)) === JSON.stringify(PolicyConfigCodec.encode(config));
+    this.seq = r.right.seq;
+    let pending: string[] = [];
+    if (exact) {
+      this.runId = r.right.runId;
+      this.state = prior.right;
+      this.resumedFiles = prior.right;
+      const d = prior.right.dirpath ?? '';
+      pending = r.right.pendingRemovals.map((k) => (d.endsWith('/') ? d + k : `${d}/${k}`)).filter((p) => !prior.right.files.has(fileKey(p, prior.right.cwd)));
+    } else if (stateKey(prior.right.config) === stateKey(config)) {
+      this.lightningResume = prior.right;
+    } else {
+      throw new LineError('order', `the record was written with different ModelCheckpoint options (${stateKey(prior.right.config)}); its state cannot be restored under ${stateKey(config)}`);
+    }
+    this.write({ line, ok: true, type: 'resume', mode: exact ? 'exact' : 'lightning', epoch: r.right.epoch, globalStep: r.right.globalStep, pending_removals: pending });
+  }
+
+  // ---- decide mode ------------------------------------------------------------------------------
+
+  private decideEvent(line: number, event: LoopEvent) {
+    const config = this.requireConfig();
+    if (this.state === null) this.state = init(config, { cwd: this.cwd })[0];
+    let ev = event;
+    if (ev.type === 'setup' && this.resumedFiles !== null) {
+      // an exact resume continues with the files the uninterrupted run believed in
+      const s = this.resumedFiles;
+      ev = { ...ev, files: listing(s.files, fileKey(s.dirpath ?? this.cwd, s.cwd)) };
+      this.resumedFiles = null;
+    } else if (ev.type !== 'setup' && this.state.trainer === null) {
+      throw new LineError('order', `${ev.type} before setup: send a setup event first (it resolves the checkpoint directory)`);
+    }
+    let [state, effects] = reduce(this.state, ev);
+    if (ev.type === 'setup' && this.lightningResume !== null) {
+      const [s2, e2] = reduce(state, { type: 'stateLoaded', stateDict: lightningStateDict(this.lightningResume) });
+      [state, effects] = [s2, [...effects, ...e2]];
+      this.lightningResume = null;
+    }
+    this.state = state;
+    const seq = ++this.seq;
+    const out: Out = { line, ok: true, type: ev.type, effects: effects.map((e) => this.describeEffect(e, state)), ...summary(state) };
+    const firstSave = effects.find((e) => e.type === 'save');
+    if (firstSave) out.record = this.recordOf(seq, ev, this.keyFor(state, firstSave.path), effects, state);
+    this.write(out);
+  }
+
+  private recordOf(seq: number, ev: LoopEvent, key: string, effects: readonly Effect[], state: PolicyState): CheckpointRecord {
+    const view = 'view' in ev && ev.view ? ev.view : { epoch: 0, globalStep: 0 };
+    return {
+      format: RECORD_FORMAT,
+      runId: this.runId,
+      seq,
+      key,
+      event: ev.type,
+      epoch: view.epoch,
+      globalStep: view.globalStep,
+      state: encodeState(state),
+      pendingRemovals: effects.flatMap((e) => (e.type === 'remove' ? [this.keyFor(state, e.path)] : [])),
+      pendingSaves: [],
+    };
+  }
+
+  private keyFor(state: PolicyState, path: string): string {
+    return keyOf(state.dirpath ?? this.cwd, path, state.cwd);
+  }
+
+  private describeEffect(e: Effect, at?: PolicyState): Out {
+    const s = at ?? this.ck?.state ?? this.state;
+    const key = (e.type === 'save' || e.type === 'remove' || e.type === 'link') && s ? { key: this.keyFor(s, e.path) } : {};
+    return { ...e, ...key, explain: explainEffect(e) };
+  }
+
+  // ---- store mode -------------------------------------------------------------------------------
+
+  /** The decision in progress (store mode): which line it answers and what it has gathered. */
+  private cur: { line: number; type: string; answered: boolean; answerLine: number; payload: Payload | null; outcomes: Out[]; setupEffects: Effect[] } | null = null;
+
+  private readonly storeObserver = {
+    decided: (d: { effects: readonly Effect[]; stateAfter: PolicyState }) => {
+      const c = this.cur;
+      if (!c) return;
+      if (c.type === 'setup') c.setupEffects.push(...d.effects);
+      else if (d.effects.some((e) => e.type === 'save')) {
+        c.answered = true;
+        this.write({ line: c.line, ok: true, type: c.type, awaiting: 'payload', effects: d.effects.map((e) => this.describeEffect(e, d.stateAfter)), ...summary(d.stateAfter) });
+      }
+    },
+    effectSettled: (st: { index: number; effect: Effect; outcome: EffectOutcome }) => {
+      const e = st.effect;
+      if (this.cur && (e.type === 'save' || e.type === 'remove' || e.type === 'link')) this.cur.outcomes.push({ index: st.index, type: e.type, path: e.path, ...st.outcome });
+    },
+  };
+
+  /** A save's bytes: the next payload line (one payload serves every save of the decision). */
+  private readonly capture = async (_req: CaptureRequest): Promise<Payload> => {
+    const c = this.cur!;
+    if (c.payload !== null) return c.payload;
+    for (;;) {
+      const text = await this.nextLine();
+      if (text === null) throw new Error('the input ended while a decision awaited its payload');
+      const pl = this.lineNo;
+      let m;
+      try {
+        m = parseLine(text);
+      } catch (e) {
+        if (!(e instanceof LineError)) throw e;
+        this.fail(pl, e.kind, `${e.message} (a payload line is awaited)`);
+        continue;
+      }
+      if (m.kind !== 'control' || m.message.type !== 'payload') {
+        this.fail(pl, 'order', `a payload line is awaited: the decision of line ${c.line} saves a checkpoint; send {"type":"payload","file":"..."}`);
+        continue;
+      }
+      try {
+        c.payload = { kind: 'bytes', data: new Uint8Array(await readFile(m.message.file)) };
+      } catch (e) {
+        this.fail(pl, 'payload', `cannot read payload file ${JSON.stringify(m.message.file)}: ${describeCause(e)}`);
+        continue;
+      }
+      c.answerLine = pl;
+      return c.payload;
+    }
+  };
+
+  private async storeEvent(line: number, event: LoopEvent) {
+    const config = this.requireConfig();
+    const c = (this.cur = { line, type: event.type, answered: false, answerLine: line, payload: null, outcomes: [], setupEffects: [] });
+    try {
+      if (event.type === 'setup') {
+        if (this.ck) throw new LineError('order', 'a second setup in store mode: restart the sidecar for a new run');
+        this.ck = await Checkpointer.open({
+          options: PolicyConfigCodec.encode(config),
+          store: await this.opts.openStore!(),
+          capture: this.capture,
+          background: false,
+          cwd: this.cwd,
+          ...(event.trainer ? { trainer: event.trainer } : {}),
+          resume: this.resumeRecord === null ? false : { record: this.resumeRecord },
+          log: () => undefined, // logs are answered as effects
+          observer: this.storeObserver,
+        });
+        const s = this.ck.state;
+        return this.write({ line, ok: true, type: 'setup', effects: c.setupEffects.map((e) => this.describeEffect(e, s)), dirpath: this.ck.dirpath, ...summary(s) });
+      }
+      if (!this.ck) throw new LineError('order', `${event.type} before setup: send a setup event first (store mode opens the store then)`);
+      const effects = await this.ck.report(event);
+      const s = this.ck.state;
+      if (!c.answered) return this.write({ line, ok: true, type: event.type, effects: effects.map((e) => this.describeEffect(e, s)), outcomes: c.outcomes, ...summary(s) });
+      this.write({ line: c.answerLine, ok: true, type: 'payload', outcomes: c.outcomes, ...summary(s) });
+    } catch (e) {
+      if (e instanceof PolicyRaisedError) {
+        const raised = { type: e.errorType, message: e.policyMessage };
+        if (!c.answered) return this.write({ line, ok: true, type: event.type, effects: [], raised, outcomes: c.outcomes });
+        return this.write({ line: c.answerLine, ok: true, type: 'payload', raised, outcomes: c.outcomes });
+      }
+      if (c.answered && e instanceof CheckpointWriteError) return this.fail(c.answerLine, 'store', e.message);
+      if (c.answered && c.answerLine === line) {
+        // the decision's line was answered already and no payload line came: report on the same line number
+        return this.fail(line, 'store', describeCause(e));
+      }
+      throw e;
+    } finally {
+      this.cur = null;
+    }
+  }
+}
+
+function summary(s: PolicyState): Out {
+  return { best_model_path: s.bestModelPath, best_model_score: s.bestModelScore, last_model_path: s.lastModelPath };
+}
