@@ -1,0 +1,405 @@
+/**
+ * `ckpt audit verify`: the chain must hold, and replaying each segment's recorded events through
+ * its recorded policy must give exactly the recorded decisions (effects with their reasons, and the
+ * notes of rules that did not act). Outcomes must name effects that were decided, once each;
+ * close records must count what their segment holds. The first divergence and the first chain
+ * problem are reported with the record number, the field, what was expected and what was recorded.
+ */
+import { existsSync } from 'node:fs';
+import * as E from 'fp-ts/lib/Either.js';
+import { decodeConfig, PolicyConfigCodec, type PolicyConfig } from '../config.ts';
+import type { Effect } from '../effects.ts';
+import type { LoopEvent } from '../events.ts';
+import { init, reduce } from '../reduce.ts';
+import type { PolicyState } from '../state.ts';
+import { decodeState, encodeState } from '../stateCodec.ts';
+import { canonicalJson } from './canonical.ts';
+import { classify } from './decisions.ts';
+import { stateJsonOf, type LogRecord } from './format.ts';
+import { readLog, sourceName, type ChainProblem, type LogSource } from './reader.ts';
+
+export interface Divergence {
+  readonly record: number;
+  readonly seq: number | null;
+  /** e.g. 'effects[1]', 'notes', 'seq', 'config', 'state', 'outcome', 'close.decisions' */
+  readonly field: string;
+  readonly expected: unknown;
+  readonly recorded: unknown;
+  readonly message: string;
+}
+
+export type VerifyStatus = 'verified' | 'tampered' | 'incomplete' | 'unreadable';
+
+export const VERIFY_EXIT: Record<VerifyStatus, number> = { verified: 0, tampered: 1, unreadable: 2, incomplete: 3 };
+
+export interface VerifyReport {
+  readonly source: string;
+  readonly status: VerifyStatus;
+  readonly exitCode: number;
+  readonly records: number;
+  readonly segments: number;
+  readonly decisions: number;
+  readonly outcomes: number;
+  /** the first integrity problem, and how many records had one */
+  readonly chain: ChainProblem | null;
+  readonly chainProblems: number;
+  readonly divergence: Divergence | null;
+  readonly torn: { readonly record: number; readonly bytes: number } | null;
+  /** the last segment ends with a close record */
+  readonly closed: boolean;
+  /** the hash of the last whole record: compare it with a copy kept elsewhere to pin the log */
+  readonly lastHash: string | null;
+  /** facts worth knowing that are not failures (resumes, unsettled effects, recovered torn lines) */
+  readonly observations: readonly string[];
+  /** why the log could not be read at all */
+  readonly unreadable?: string;
+}
+
+/** What one decided effect is, for matching its outcome. */
+interface Decided {
+  readonly record: number;
+  readonly effects: ReadonlyArray<{ readonly type: Effect['type']; readonly path?: string }>;
+  readonly settled: Set<number>;
+}
+
+interface Segment {
+  readonly head: number;
+  readonly config: PolicyConfig | null;
+  /** null once the replay cannot go on (a bad head, a chain problem inside the segment) */
+  state: PolicyState | null;
+  lastSeq: number | null;
+  decisions: number;
+  outcomes: number;
+  closed: boolean;
+}
+
+const describeEvent = (e: LoopEvent): string => {
+  const v = 'view' in e && e.view ? e.view : null;
+  return v ? `${e.type}, epoch ${v.epoch}, step ${v.globalStep}` : e.type;
+};
+
+export function verifyLog(source: LogSource): VerifyReport {
+  const name = sourceName(source);
+  const observations: string[] = [];
+  if (source.kind === 'file' && !existsSync(source.path)) return unreadableReport(name, `${name}: no such file`);
+  const v = new Verifier(observations);
+  try {
+    for (const item of readLog(source)) {
+      switch (item.kind) {
+        case 'torn':
+          v.torn = { record: item.record, bytes: item.bytes };
+          break;
+        case 'problem':
+          v.records++;
+          v.chainProblem(item.problem);
+          break;
+        case 'record':
+          v.records++;
+          v.lastHash = item.record.hash;
+          v.record(item.record, item.raw);
+          break;
+      }
+    }
+  } catch (e) {
+    return unreadableReport(name, `${name}: ${(e as Error).message}`);
+  }
+  return v.report(name);
+}
+
+function unreadableReport(source: string, why: string): VerifyReport {
+  return {
+    source,
+    status: 'unreadable',
+    exitCode: VERIFY_EXIT.unreadable,
+    records: 0,
+    segments: 0,
+    decisions: 0,
+    outcomes: 0,
+    chain: null,
+    chainProblems: 0,
+    divergence: null,
+    torn: null,
+    closed: false,
+    lastHash: null,
+    observations: [],
+    unreadable: why,
+  };
+}
+
+class Verifier {
+  records = 0;
+  segments = 0;
+  decisions = 0;
+  outcomes = 0;
+  chain: ChainProblem | null = null;
+  chainProblems = 0;
+  divergence: Divergence | null = null;
+  torn: { record: number; bytes: number } | null = null;
+  lastHash: string | null = null;
+  firstType: string | null = null;
+  formatProblem: ChainProblem | null = null;
+  private seg: Segment | null = null;
+  /** the newest decision per seq with storage effects still waiting for outcomes */
+  private readonly pending = new Map<number, Decided>();
+  /** the state after the decision that last saved each path (to check where a resume started) */
+  private readonly savedStates = new Map<string, { record: number; state: PolicyState }>();
+  private unsettled = 0;
+
+  constructor(private readonly observations: string[]) {}
+
+  chainProblem(p: ChainProblem) {
+    if (p.kind === 'format' && this.formatProblem === null) this.formatProblem = p;
+    this.chainProblems++;
+    if (this.chain === null) this.chain = p;
+    if (this.firstType === null) this.firstType = 'problem';
+    // the records after it in this segment cannot be replayed faithfully
+    if (this.seg && this.seg.state !== null) {
+      this.seg.state = null;
+      this.observations.push(`replay of the segment starting at record ${this.seg.head} stopped at record ${p.record} (integrity problem)`);
+    }
+  }
+
+  diverge(d: Divergence) {
+    if (this.divergence === null) this.divergence = d;
+    if (this.seg) this.seg.state = null;
+  }
+
+  record(r: LogRecord, raw: Record<string, unknown>) {
+    if (this.firstType === null) this.firstType = r.type;
+    switch (r.type) {
+      case 'head':
+        return this.head(r);
+      case 'decision':
+        return this.decision(r, raw);
+      case 'outcome':
+        return this.outcome(r);
+      case 'close':
+        return this.close(r);
+      default:
+        return assertNever(r);
+    }
+  }
+
+  private endSegment(at: number) {
+    const s = this.seg;
+    if (s && !s.closed) this.observations.push(`the segment starting at record ${s.head} has no close record before record ${at}: its writer stopped without closing the log`);
+  }
+
+  private head(r: Extract<LogRecord, { type: 'head' }>) {
+    this.endSegment(r.n);
+    this.segments++;
+    if (r.recoveredTornBytes) this.observations.push(`record ${r.n}: the writer cut off a torn last line of ${r.recoveredTornBytes} bytes left by a crash before appending`);
+    const decoded = decodeConfig(r.config);
+    if (E.isLeft(decoded)) {
+      this.seg = { head: r.n, config: null, state: null, lastSeq: null, decisions: 0, outcomes: 0, closed: false };
+      return this.diverge({ record: r.n, seq: null, field: 'config', expected: 'valid ModelCheckpoint options', recorded: r.config, message: `record ${r.n}: config: not a valid configuration: ${decoded.left.map((i) => i.message).join('; ')}` });
+    }
+    const config = decoded.right;
+    const [fresh] = init(config, { cwd: r.cwd, ...(r.home !== undefined ? { home: r.home } : {}) });
+    this.seg = { head: r.n, config, state: fresh, lastSeq: null, decisions: 0, outcomes: 0, closed: false };
+    if (r.state === undefined) {
+      if (r.resumedFrom !== null) this.observations.push(`record ${r.n}: resumed from ${r.resumedFrom} through Lightning's state_dict (the events that follow restore it)`);
+      return;
+    }
+    const st = decodeState(stateJsonOf(r.state as unknown as Record<string, unknown>));
+    if (E.isLeft(st)) {
+      return this.diverge({ record: r.n, seq: null, field: 'state', expected: 'a policy state', recorded: '(unreadable)', message: `record ${r.n}: state: ${st.left.slice(0, 3).join('; ')}` });
+    }
+    const state = st.right;
+    const enc = (c: PolicyConfig) => canonicalJson(PolicyConfigCodec.encode(c));
+    if (enc(state.config) !== enc(config) || state.cwd !== r.cwd) {
+      return this.diverge({
+        record: r.n,
+        seq: null,
+        field: 'state.config',
+        expected: { config: PolicyConfigCodec.encode(config), cwd: r.cwd },
+        recorded: { config: PolicyConfigCodec.encode(state.config), cwd: state.cwd },
+        message: `record ${r.n}: state.config: the resumed state was written under another configuration or working directory than the head records`,
+      });
+    }
+    this.seg.state = state;
+    this.checkResumeProvenance(r, state);
+  }
+
+  /** A resumed state should be the one the log itself recorded for the checkpoint it names. */
+  private checkResumeProvenance(r: Extract<LogRecord, { type: 'head' }>, state: PolicyState) {
+    const from = r.resumedFrom;
+    if (from === null) return;
+    const saved = this.savedStates.get(from) ?? [...this.savedStates.entries()].find(([p]) => p.endsWith('/' + from))?.[1];
+    if (saved === undefined) {
+      this.observations.push(`record ${r.n}: resumed from ${from}, which this log did not save: the state is taken as recorded`);
+      return;
+    }
+    const a = canonicalJson(encodeState(saved.state));
+    const b = canonicalJson(encodeState(state));
+    if (a === b) this.observations.push(`record ${r.n}: resumed from ${from} with the state recorded after record ${saved.record}, which saved it`);
+    else {
+      this.diverge({
+        record: r.n,
+        seq: null,
+        field: 'state',
+        expected: `the state after record ${saved.record}, which saved ${from}`,
+        recorded: 'a different state',
+        message: `record ${r.n}: state: the run resumed from ${from} with a state that differs from the one after record ${saved.record}, the decision that saved it`,
+      });
+    }
+  }
+
+  private segmentFor(n: number, what: string): Segment | null {
+    const s = this.seg;
+    if (s === null || s.closed) {
+      this.diverge({ record: n, seq: null, field: 'type', expected: 'a head record first', recorded: what, message: `record ${n}: type: a ${what} record outside a segment (${s === null ? 'before any head' : `after the close at the end of the segment from record ${s.head}`})` });
+      return null;
+    }
+    return s;
+  }
+
+  private decision(r: Extract<LogRecord, { type: 'decision' }>, raw: Record<string, unknown>) {
+    this.decisions++;
+    const s = this.segmentFor(r.n, 'decision');
+    if (s === null) return;
+    s.decisions++;
+    const storage = r.effects.map((e) => (e.type === 'save' || e.type === 'remove' || e.type === 'link' ? { type: e.type, path: e.path } : { type: e.type }));
+    if (storage.some((e) => e.type !== 'log')) {
+      this.pending.set(r.seq, { record: r.n, effects: storage, settled: new Set() });
+      this.unsettled += storage.filter((e) => e.type !== 'log').length;
+    }
+    if (s.lastSeq !== null && r.seq !== s.lastSeq + 1) {
+      this.diverge({ record: r.n, seq: r.seq, field: 'seq', expected: s.lastSeq + 1, recorded: r.seq, message: `record ${r.n}: seq: expected ${s.lastSeq + 1} (the decision after seq ${s.lastSeq}), found ${r.seq}: a decision is missing or out of order` });
+    }
+    s.lastSeq = r.seq;
+    const before = s.state;
+    if (before === null) return;
+    let after: PolicyState;
+    let effects: readonly Effect[];
+    try {
+      [after, effects] = reduce(before, r.event);
+    } catch (e) {
+      return this.diverge({ record: r.n, seq: r.seq, field: 'event', expected: 'an event the policy can reduce', recorded: r.event, message: `record ${r.n}: event: the policy cannot reduce it (${(e as Error).message})` });
+    }
+    const where = `record ${r.n} (seq ${r.seq}, ${describeEvent(r.event)})`;
+    const recordedEffects = raw.effects as unknown[];
+    const n = Math.max(effects.length, recordedEffects.length);
+    for (let i = 0; i < n; i++) {
+      const exp = i < effects.length ? canonicalJson(effects[i]) : null;
+      const rec = i < recordedEffects.length ? canonicalJson(recordedEffects[i]) : null;
+      if (exp !== rec) {
+        return this.diverge({
+          record: r.n,
+          seq: r.seq,
+          field: `effects[${i}]`,
+          expected: exp === null ? '(no effect)' : JSON.parse(exp),
+          recorded: rec === null ? '(no effect)' : JSON.parse(rec),
+          message: `${where}: effects[${i}]: the policy decides ${exp ?? '(nothing more)'}, the log records ${rec ?? '(nothing more)'}`,
+        });
+      }
+    }
+    const notes = canonicalJson(classify(before, r.event, after, effects));
+    const recNotes = canonicalJson(raw.notes);
+    if (notes !== recNotes) {
+      return this.diverge({ record: r.n, seq: r.seq, field: 'notes', expected: JSON.parse(notes), recorded: JSON.parse(recNotes), message: `${where}: notes: the policy's reasons are ${notes}, the log records ${recNotes}` });
+    }
+    for (const e of effects) if (e.type === 'save' || e.type === 'link') this.savedStates.set(e.path, { record: r.n, state: after });
+    s.state = after;
+  }
+
+  private outcome(r: Extract<LogRecord, { type: 'outcome' }>) {
+    this.outcomes++;
+    if (this.seg) this.seg.outcomes++;
+    const d = this.pending.get(r.seq);
+    const eff = d?.effects[r.index];
+    if (d === undefined || eff === undefined) {
+      return this.diverge({ record: r.n, seq: r.seq, field: 'outcome', expected: 'an effect decided earlier in the log', recorded: { seq: r.seq, index: r.index }, message: `record ${r.n}: outcome: names effect #${r.index} of decision seq ${r.seq}, which the log does not hold (or whose outcomes are all recorded)` });
+    }
+    if (eff.type !== r.effect || (eff.path !== undefined && eff.path !== r.path)) {
+      return this.diverge({
+        record: r.n,
+        seq: r.seq,
+        field: 'outcome.effect',
+        expected: eff,
+        recorded: { type: r.effect, path: r.path },
+        message: `record ${r.n}: outcome: effect #${r.index} of decision seq ${r.seq} (record ${d.record}) is ${eff.type} ${eff.path ?? ''}, the outcome names ${r.effect} ${r.path ?? ''}`,
+      });
+    }
+    if (d.settled.has(r.index)) {
+      return this.diverge({ record: r.n, seq: r.seq, field: 'outcome', expected: 'one outcome per effect', recorded: r.index, message: `record ${r.n}: outcome: effect #${r.index} of decision seq ${r.seq} already has an outcome` });
+    }
+    d.settled.add(r.index);
+    this.unsettled--;
+  }
+
+  private close(r: Extract<LogRecord, { type: 'close' }>) {
+    const s = this.segmentFor(r.n, 'close');
+    if (s === null) return;
+    s.closed = true;
+    if (r.decisions !== s.decisions) {
+      this.diverge({ record: r.n, seq: null, field: 'decisions', expected: s.decisions, recorded: r.decisions, message: `record ${r.n}: decisions: the segment from record ${s.head} holds ${s.decisions} decision records, its close counts ${r.decisions}` });
+    } else if (r.outcomes !== s.outcomes) {
+      this.diverge({ record: r.n, seq: null, field: 'outcomes', expected: s.outcomes, recorded: r.outcomes, message: `record ${r.n}: outcomes: the segment from record ${s.head} holds ${s.outcomes} outcome records, its close counts ${r.outcomes}` });
+    }
+  }
+
+  report(source: string): VerifyReport {
+    const closed = this.seg?.closed ?? false;
+    const observations = this.observations;
+    if (this.unsettled > 0) observations.push(`${this.unsettled} storage effect(s) have no recorded outcome (the writer stopped first, or the host did not report them)`);
+    let status: VerifyStatus;
+    let unreadable: string | undefined;
+    if (this.formatProblem !== null) {
+      status = 'unreadable';
+      unreadable = `${source}: ${this.formatProblem.message}`;
+    } else if (this.records === 0) {
+      status = 'unreadable';
+      unreadable = this.torn ? `${source}: the only line is torn (${this.torn.bytes} bytes without a newline)` : `${source}: the log is empty`;
+    } else if (this.firstType !== 'head' && this.chain === null) {
+      status = 'unreadable';
+      unreadable = `${source}: record 1: type: expected head, found ${this.firstType}`;
+    } else if (this.chain !== null || this.divergence !== null) status = 'tampered';
+    else if (this.torn !== null || !closed) status = 'incomplete';
+    else status = 'verified';
+    return {
+      source,
+      status,
+      exitCode: VERIFY_EXIT[status],
+      records: this.records,
+      segments: this.segments,
+      decisions: this.decisions,
+      outcomes: this.outcomes,
+      chain: this.chain,
+      chainProblems: this.chainProblems,
+      divergence: this.divergence,
+      torn: this.torn,
+      closed,
+      lastHash: this.lastHash,
+      observations,
+      ...(unreadable !== undefined ? { unreadable } : {}),
+    };
+  }
+}
+
+/** The report as lines for a terminal. */
+export function formatVerifyReport(r: VerifyReport): string[] {
+  const out: string[] = [];
+  if (r.status === 'unreadable') {
+    out.push(`unreadable: ${r.unreadable ?? r.source}`);
+    return out;
+  }
+  out.push(`${r.source}: ${r.records} records, ${r.segments} segment(s), ${r.decisions} decisions, ${r.outcomes} outcomes`);
+  if (r.chain) out.push(`chain broken: ${r.chain.message}${r.chainProblems > 1 ? ` (${r.chainProblems} records with integrity problems in all)` : ''}`);
+  else out.push('chain: intact');
+  if (r.divergence) {
+    out.push(`first divergence: ${r.divergence.message}`);
+    out.push(`  expected: ${JSON.stringify(r.divergence.expected)}`);
+    out.push(`  recorded: ${JSON.stringify(r.divergence.recorded)}`);
+  } else if (r.chain === null) out.push('decisions: every recorded decision is what the policy decides');
+  if (r.torn) out.push(`torn: record ${r.torn.record} is an unfinished line of ${r.torn.bytes} bytes (the writer stopped mid-append)`);
+  else if (!r.closed) out.push(`incomplete: the log ends at record ${r.records} without a close record (the run is still going, stopped without closing the log, or the log was truncated)`);
+  for (const o of r.observations) out.push(`note: ${o}`);
+  if (r.lastHash) out.push(`last hash: ${r.lastHash}`);
+  out.push(`result: ${r.status}`);
+  return out;
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unknown record ${JSON.stringify(x)}`);
+}
