@@ -3,15 +3,18 @@
 import { Command } from 'commander';
 import { runConformance } from './conformance.ts';
 import { runDemo } from './demo.ts';
+import { registerSimulate } from './simulate.ts';
+import { registerServe } from './serve.ts';
+import { registerAudit } from './audit.ts';
 
 const program = new Command();
 program.name('ckpt').description('Checkpoint policies: decide, prove and carry out which model checkpoints to keep.');
 
 program
   .command('demo')
-  .description('run the embedded demo policy on an embedded training curve and print every decision')
-  .action(() => {
-    process.exitCode = runDemo((l) => console.log(l));
+  .description('train a small TensorFlow.js model with a top-k + save_last policy into ./checkpoints, printing every decision')
+  .action(async () => {
+    process.exitCode = await runDemo((l) => console.log(l));
   });
 
 program
@@ -23,5 +26,8 @@ program
   });
 
 // Further commands register here, one line each: registerX(program);
+registerSimulate(program);
+registerServe(program);
+registerAudit(program);
 
 await program.parseAsync(process.argv);

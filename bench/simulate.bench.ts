@@ -1,0 +1,160 @@
+/**
+ * Simulation throughput and memory: rows per second reading a generated 10^6-row Lightning CSV and
+ * a 10^6-scalar TensorBoard event file while simulating a top-k policy, against merely parsing the
+ * same file (the ratio's goal is >= 0.5), and peak memory at 10^6 and 10^7 rows (it should stay
+ * flat: the readers stream and the simulator keeps bounded state).
+ */
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../src/config.ts';
+import { readCsvLog } from '../src/sources/csv.ts';
+import { runFactsFrom } from '../src/sources/loopFacts.ts';
+import { frameRecord } from '../src/sources/tfrecord.ts';
+import { fileVersionEvent, readTfeventsLog, scalarEvent } from '../src/sources/tfevents.ts';
+import { simulate } from '../src/simulate/run.ts';
+import type { FitLog } from '../src/sources/open.ts';
+
+type Report = (row: { name: string; value: number; unit: string; note?: string }) => void;
+
+const BATCHES = 1000;
+
+/** A noisy decaying loss, deterministic. */
+function loss(i: number): number {
+  const noise = Math.sin(i * 12.9898) * 43758.5453;
+  return 2 * Math.exp(-i / 3e5) + 0.1 * (noise - Math.floor(noise));
+}
+
+/** A Lightning-shaped metrics.csv: a train row every step, a validation row at every epoch end. */
+function writeCsv(path: string, rows: number): void {
+  const fd = openSync(path, 'w');
+  let buf = 'epoch,step,train_loss,val_loss\r\n';
+  let written = 0;
+  for (let s = 0; written < rows; s++) {
+    const epoch = Math.floor(s / BATCHES);
+    buf += `${epoch},${s},${Math.fround(loss(s))},\r\n`;
+    written++;
+    if ((s + 1) % BATCHES === 0 && written < rows) {
+      buf += `${epoch},${s},,${Math.fround(loss(s) * 0.9 + 0.05)}\r\n`;
+      written++;
+    }
+    if (buf.length > 1 << 20) {
+      writeSync(fd, buf);
+      buf = '';
+    }
+  }
+  writeSync(fd, buf);
+  closeSync(fd);
+}
+
+/** An event file of `scalars` scalars as Lightning's TensorBoardLogger writes them (each call ends with `epoch`). */
+function writeEvents(path: string, scalars: number): void {
+  const fd = openSync(path, 'w');
+  const parts: Uint8Array[] = [frameRecord(fileVersionEvent())];
+  let size = parts[0]!.length;
+  const flush = () => {
+    writeSync(fd, Buffer.concat(parts, size));
+    parts.length = 0;
+    size = 0;
+  };
+  const add = (tag: string, v: number, step: number) => {
+    const rec = frameRecord(scalarEvent(tag, v, step));
+    parts.push(rec);
+    size += rec.length;
+    if (size > 1 << 20) flush();
+  };
+  let n = 0;
+  for (let s = 0; n < scalars; s++) {
+    const epoch = Math.floor(s / BATCHES);
+    add('train_loss', loss(s), s);
+    add('epoch', epoch, s);
+    n += 2;
+    if ((s + 1) % BATCHES === 0) {
+      add('val_loss', loss(s) * 0.9 + 0.05, s);
+      add('epoch', epoch, s);
+      n += 2;
+    }
+  }
+  flush();
+  closeSync(fd);
+}
+
+async function parseOnly(log: FitLog): Promise<number> {
+  let n = 0;
+  const it = log.kind === 'csv' ? readCsvLog(log.path) : readTfeventsLog(log.path);
+  for await (const batch of it) n += batch.length;
+  return n;
+}
+
+const POLICY = parseConfig({ monitor: 'val_loss', save_top_k: 3, save_last: true, dirpath: 'ckpts' });
+const FACTS = (() => {
+  const r = runFactsFrom({ num_training_batches: BATCHES, log_every_n_steps: 1 }, null);
+  if (r._tag === 'Left') throw new Error('bench facts');
+  return r.right;
+})();
+
+async function simulateOnce(log: FitLog, dir: string) {
+  return simulate({ policies: [{ name: 'top3', config: POLICY }], logs: [log], run: FACTS, cwd: dir });
+}
+
+/** Peak RSS and heap while `fn` runs, sampled every 20 ms. */
+async function peakMemory<T>(fn: () => Promise<T>): Promise<{ rss: number; heap: number; result: T }> {
+  (globalThis as { gc?: () => void }).gc?.();
+  let rss = process.memoryUsage().rss;
+  let heap = process.memoryUsage().heapUsed;
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    rss = Math.max(rss, m.rss);
+    heap = Math.max(heap, m.heapUsed);
+  }, 20);
+  try {
+    const result = await fn();
+    const m = process.memoryUsage();
+    return { rss: Math.max(rss, m.rss), heap: Math.max(heap, m.heapUsed), result };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function throughput(report: Report, label: string, log: FitLog, dir: string) {
+  const t0 = performance.now();
+  const rows = await parseOnly(log);
+  const parseS = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  const r = await simulateOnce(log, dir);
+  const simS = (performance.now() - t1) / 1000;
+  const parseRate = rows / parseS;
+  const simRate = rows / simS;
+  report({ name: `${label}: parse only`, value: Math.round(parseRate), unit: 'rows/s', note: `${rows} records, ${(statSync(log.path).size / 1e6).toFixed(1)} MB` });
+  report({ name: `${label}: simulate top-3`, value: Math.round(simRate), unit: 'rows/s', note: `${r.policies[0]!.checkpointsWritten} checkpoints written` });
+  report({ name: `${label}: simulate / parse`, value: Number((simRate / parseRate).toFixed(3)), unit: 'ratio', note: 'goal >= 0.5' });
+}
+
+export async function run(report: Report): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ckpt-sim-bench-'));
+  try {
+    const csv1 = join(dir, 'metrics-1e6.csv');
+    writeCsv(csv1, 1e6);
+    const csvLog: FitLog = { kind: 'csv', path: csv1, dir };
+    await throughput(report, 'csv 1e6 rows', csvLog, dir);
+
+    const ev1 = join(dir, 'events.out.tfevents.1.host.1.0');
+    writeEvents(ev1, 1e6);
+    await throughput(report, 'tfevents 1e6 scalars', { kind: 'tfevents', path: ev1, dir }, dir);
+
+    // memory as the file grows tenfold
+    const m1 = await peakMemory(() => simulateOnce(csvLog, dir));
+    const csv10 = join(dir, 'metrics-1e7.csv');
+    writeCsv(csv10, 1e7);
+    const m10 = await peakMemory(() => simulateOnce({ kind: 'csv', path: csv10, dir }, dir));
+    rmSync(csv10);
+    const mb = (x: number) => Number((x / 2 ** 20).toFixed(1));
+    report({ name: 'csv 1e6 rows: peak RSS', value: mb(m1.rss), unit: 'MiB' });
+    report({ name: 'csv 1e7 rows: peak RSS', value: mb(m10.rss), unit: 'MiB' });
+    report({ name: 'csv 1e6 rows: peak heap', value: mb(m1.heap), unit: 'MiB' });
+    report({ name: 'csv 1e7 rows: peak heap', value: mb(m10.heap), unit: 'MiB' });
+    report({ name: 'peak heap 1e7 / 1e6', value: Number((m10.heap / m1.heap).toFixed(2)), unit: 'ratio', note: 'flat memory is about 1' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * `ckpt simulate` and `ckpt compare`: replay checkpoint policies on the metrics of a run that
+ * already happened (Lightning CSV, TensorBoard event files, or JSONL loop events), and report what
+ * each would have saved, removed and kept, with regret and storage figures.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import * as E from 'fp-ts/lib/Either.js';
+import { decodeFact, parseTrainerText, runFactsFrom, type LoopFacts, type RunFacts } from '../sources/loopFacts.ts';
+import { openLog, type FitLog } from '../sources/open.ts';
+import { SourceError } from '../sources/records.ts';
+import { issueText, type TextIssue } from '../sources/structuredText.ts';
+import { parsePolicyText, readPolicyArg, type Policy } from '../policyFile.ts';
+import { simulate, type MetricChoice, type SimulationResult } from '../simulate/run.ts';
+import { parseSize } from '../simulate/size.ts';
+import { renderHtml } from '../report/html.ts';
+import { renderJson } from '../report/json.ts';
+import { renderCompareTable, renderSimulateTable } from '../report/table.ts';
+
+interface CommonOptions {
+  set: string[];
+  resumedLog: string[];
+  trainer?: string;
+  maxEpochs?: string;
+  maxSteps?: string;
+  valCheckInterval?: string;
+  checkValEveryNEpoch?: string;
+  limitValBatches?: string;
+  logEveryNSteps?: string;
+  numTrainingBatches?: string;
+  numValBatches?: string;
+  loggerDir?: string;
+  cwd?: string;
+  valMetrics?: string;
+  testMetrics?: string;
+  metric?: string;
+  ckptSize?: string;
+  format: 'table' | 'json';
+  html?: string;
+  skipBad?: boolean;
+  progress?: boolean;
+}
+
+/** A problem with the command line or its files: printed, exit code 1. */
+class UsageError extends Error {}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+function addCommon(cmd: Command): Command {
+  return cmd
+    .option('--set <key=value>', 'override a ModelCheckpoint option (repeatable), e.g. --set save_top_k=3', collect, [])
+    .option('--resumed-log <log>', 'a later fit of the same run, resumed from a checkpoint of the previous one (repeatable, in order)', collect, [])
+    .option('--trainer <file>', 'loop facts the log does not carry: JSON or YAML with Trainer names (max_epochs, val_check_interval, num_training_batches, ...)')
+    .option('--max-epochs <n>', 'Trainer(max_epochs)')
+    .option('--max-steps <n>', 'Trainer(max_steps)')
+    .option('--val-check-interval <x>', 'Trainer(val_check_interval): 1.0 = once per epoch, 0.25 = four times, 7 = every 7 batches')
+    .option('--check-val-every-n-epoch <n>', 'Trainer(check_val_every_n_epoch)')
+    .option('--limit-val-batches <x>', 'Trainer(limit_val_batches); 0 disables validation')
+    .option('--log-every-n-steps <n>', 'Trainer(log_every_n_steps)')
+    .option('--num-training-batches <n>', 'training batches per epoch (trainer.num_training_batches)')
+    .option('--num-val-batches <n>', 'validation batches per run')
+    .option('--logger-dir <dir>', "the first logger's version folder: checkpoints go to <dir>/checkpoints when dirpath is not set (default: the log's folder)")
+    .option('--cwd <dir>', 'the working directory the run had: relative dirpaths and reported paths are relative to it (default: the current one)')
+    .option('--val-metrics <names>', 'comma-separated names of the validation metrics (default: names starting with val/valid/validation)')
+    .option('--test-metrics <names>', 'comma-separated names of test metrics, which are ignored (default: names starting with test)')
+    .option('--metric <name[:min|max]>', 'the metric regret is measured on (default: each policy\'s monitor)')
+    .option('--ckpt-size <size>', 'size of one checkpoint for bytes written and peak storage, e.g. 1.5GB or 700MiB')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .option('--html <file>', 'also write a self-contained HTML report with a chart')
+    .option('--skip-bad', 'skip malformed records (counted in the output) instead of stopping at the first')
+    .option('--no-progress', 'no progress bar on stderr');
+}
+
+function issuesError(issues: readonly TextIssue[]): UsageError {
+  return new UsageError(issues.map(issueText).join('\n'));
+}
+
+function loopFlags(o: CommonOptions): Partial<LoopFacts> {
+  const flags: Partial<LoopFacts> = {};
+  const pairs: [string, string | undefined][] = [
+    ['max_epochs', o.maxEpochs],
+    ['max_steps', o.maxSteps],
+    ['val_check_interval', o.valCheckInterval],
+    ['check_val_every_n_epoch', o.checkValEveryNEpoch],
+    ['limit_val_batches', o.limitValBatches],
+    ['log_every_n_steps', o.logEveryNSteps],
+    ['num_training_batches', o.numTrainingBatches],
+    ['num_val_batches', o.numValBatches],
+  ];
+  for (const [key, text] of pairs) {
+    if (text === undefined) continue;
+    const value = text === 'null' || text === 'None' ? null : Number(text);
+    if (value !== null && Number.isNaN(value)) throw new UsageError(`--${key.replace(/_/g, '-')}: expected a number, got ${JSON.stringify(text)}`);
+    const r = decodeFact(key, value, text);
+    if (E.isLeft(r)) throw new UsageError(`--${key.replace(/_/g, '-')}: ${r.left}`);
+    Object.assign(flags, r.right);
+  }
+  return flags;
+}
+
+function runFacts(o: CommonOptions): RunFacts {
+  const flags = loopFlags(o);
+  if (o.trainer === undefined) {
+    const r = runFactsFrom(undefined, null, flags);
+    if (E.isLeft(r)) throw new UsageError(r.left.map((i) => i.message).join('\n'));
+    return r.right;
+  }
+  let text: string;
+  try {
+    text = readFileSync(o.trainer, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${o.trainer}: cannot read the trainer file: ${(e as Error).message}`);
+  }
+  const r = parseTrainerText(text, o.trainer, flags);
+  if (E.isLeft(r)) throw issuesError(r.left);
+  return r.right;
+}
+
+function metricChoice(text: string | undefined): MetricChoice | null {
+  if (text === undefined) return null;
+  const m = /^(.*?)(?::(min|max))?$/.exec(text)!;
+  if (!m[1]) throw new UsageError(`--metric: expected a metric name, optionally with :min or :max, got ${JSON.stringify(text)}`);
+  return { name: m[1], mode: (m[2] as 'min' | 'max' | undefined) ?? 'min' };
+}
+
+function logsOf(first: string, more: readonly string[]): FitLog[] {
+  try {
+    return [first, ...more].flatMap((l) => openLog(l));
+  } catch (e) {
+    if (e instanceof SourceError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** A progress bar on stderr, only on a terminal and only once reading takes more than a moment. */
+async function withProgress<T>(enabled: boolean, run: (progress: (done: number, total: number) => void) => Promise<T>): Promise<T> {
+  if (!enabled || !process.stderr.isTTY) return run(() => {});
+  const { SingleBar, Presets } = await import('cli-progress');
+  let bar: InstanceType<typeof SingleBar> | null = null;
+  let last = { done: 0, total: 0 };
+  const started = Date.now();
+  const progress = (done: number, total: number) => {
+    last = { done, total };
+    if (bar === null && Date.now() - started > 400 && total > 0) {
+      bar = new SingleBar({ stream: process.stderr, format: 'reading logs [{bar}] {percentage}% | {value}/{total} MB', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
+      bar.start(Math.ceil(total / 1e6), 0);
+    }
+    bar?.update(Math.floor(last.done / 1e6));
+  };
+  try {
+    return await run(progress);
+  } finally {
+    (bar as InstanceType<typeof SingleBar> | null)?.stop();
+  }
+}
+
+async function execute(policies: Policy[], log: string, o: CommonOptions, compare: boolean): Promise<number> {
+  const cwd = resolve(o.cwd ?? process.cwd());
+  let size: number | null = null;
+  if (o.ckptSize !== undefined) {
+    const s = parseSize(o.ckptSize);
+    if (typeof s !== 'number') throw new UsageError(`--ckpt-size: ${s.error}`);
+    size = s;
+  }
+  const logs = logsOf(log, o.resumedLog);
+  const run = runFacts(o);
+  const list = (t: string | undefined) => (t === undefined ? undefined : t.split(',').map((x) => x.trim()).filter(Boolean));
+  let result: SimulationResult;
+  try {
+    result = await withProgress(o.progress !== false, (progress) =>
+      simulate({
+        policies: policies.map((p) => ({ name: p.name, config: p.config })),
+        logs,
+        run,
+        cwd,
+        loggerDir: o.loggerDir ?? null,
+        roles: { valMetrics: list(o.valMetrics), testMetrics: list(o.testMetrics) },
+        metric: metricChoice(o.metric),
+        ckptSize: size,
+        skipBad: o.skipBad ?? false,
+        progress,
+      }),
+    );
+  } catch (e) {
+    if (e instanceof SourceError) throw new UsageError(`${e.message}${o.skipBad ? '' : '\n(--skip-bad skips malformed records and counts them)'}`);
+    throw e;
+  }
+  process.stdout.write(o.format === 'json' ? renderJson(result) : compare ? renderCompareTable(result) : renderSimulateTable(result));
+  if (o.html !== undefined) {
+    writeFileSync(o.html, await renderHtml(result, compare ? 'Checkpoint policies compared' : `Checkpoint policy simulation: ${policies[0]!.name}`));
+    process.stderr.write(`wrote ${o.html}\n`);
+  }
+  return 0;
+}
+
+function fail(e: unknown): number {
+  if (e instanceof UsageError) {
+    process.stderr.write(`ckpt: ${e.message}\n`);
+    return 1;
+  }
+  throw e;
+}
+
+export function registerSimulate(program: Command): void {
+  addCommon(
+    program
+      .command('simulate')
+      .argument('<log>', 'metrics.csv, an events.out.tfevents.* file or folder, or a .jsonl of loop events')
+      .description('replay a checkpoint policy on the metrics of a finished (or running) training run')
+      .option('--policy <file|inline>', 'the policy: a JSON/YAML file or inline text with ModelCheckpoint option names (default: Lightning\'s defaults)'),
+  ).action(async (log: string, o: CommonOptions & { policy?: string }) => {
+    try {
+      const p = o.policy === undefined ? parsePolicyText('', 'inline', o.set) : readPolicyArg(o.policy, o.set);
+      if (E.isLeft(p)) throw issuesError(p.left);
+      process.exitCode = await execute([p.right], log, o, false);
+    } catch (e) {
+      process.exitCode = fail(e);
+    }
+  });
+
+  addCommon(
+    program
+      .command('compare')
+      .argument('<policies-and-log...>', 'two or more policies (files or inline JSON/YAML), then the log')
+      .description('replay several checkpoint policies on the same log and compare their figures side by side'),
+  ).action(async (args: string[], o: CommonOptions) => {
+    try {
+      if (args.length < 2) throw new UsageError('compare: give at least one policy and then the log (ckpt compare P1 P2 ... LOG)');
+      const log = args[args.length - 1]!;
+      const policies: Policy[] = [];
+      const issues: TextIssue[] = [];
+      for (const a of args.slice(0, -1)) {
+        const p = readPolicyArg(a, o.set);
+        if (E.isLeft(p)) issues.push(...p.left);
+        else policies.push(p.right);
+      }
+      if (issues.length) throw issuesError(issues);
+      // the same name twice (two files called policy.yaml) gets a number
+      const seen = new Map<string, number>();
+      const named = policies.map((p) => {
+        const n = (seen.get(p.name) ?? 0) + 1;
+        seen.set(p.name, n);
+        return n === 1 ? p : { ...p, name: `${p.name} (${n})` };
+      });
+      process.exitCode = await execute(named, log, o, true);
+    } catch (e) {
+      process.exitCode = fail(e);
+    }
+  });
+}

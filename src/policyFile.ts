@@ -1,0 +1,110 @@
+/**
+ * A checkpoint policy from JSON or YAML text (Lightning's ModelCheckpoint argument names, snake_case
+ * or camelCase), a file, or inline text, plus `--set key=value` overrides. Every problem is
+ * reported together, each with the file, line and column of the key it is about.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { decodeConfig, type PolicyConfig } from './config.ts';
+import { parseStructured, type StructuredText, type TextIssue } from './sources/structuredText.ts';
+
+export interface Policy {
+  /** a display name: the `name` key, else the file name without its extension */
+  readonly name: string;
+  readonly config: PolicyConfig;
+  /** where it came from (a path, or "inline") */
+  readonly source: string;
+}
+
+/** `key=value` with the value read as a YAML scalar (`3`, `true`, `null`, `'link'`); anything else stays text. */
+export function parseOverride(text: string): E.Either<TextIssue, readonly [string, unknown]> {
+  const source = `--set ${text}`;
+  const eq = text.indexOf('=');
+  if (eq <= 0) return E.left({ source, position: null, field: null, message: 'expected key=value, like save_top_k=3 or monitor=val_loss' });
+  const key = text.slice(0, eq).trim();
+  const raw = text.slice(eq + 1);
+  const parsed = parseStructured(raw === '' ? "''" : raw, source);
+  const value = parsed.ok && (parsed.doc.value === null || typeof parsed.doc.value !== 'object') ? parsed.doc.value : raw;
+  return E.right([key, value] as const);
+}
+
+/** Decodes a policy object, mapping each issue to the place its key is written. */
+function decodePolicy(value: unknown, doc: StructuredText | null, source: string, overrides: readonly (readonly [string, unknown])[], overrideText: readonly string[]): E.Either<TextIssue[], { name: string | null; config: PolicyConfig }> {
+  if (value !== null && value !== undefined && (typeof value !== 'object' || Array.isArray(value))) {
+    return E.left([{ source, position: doc?.positionOf([]) ?? null, field: null, message: 'expected a mapping of ModelCheckpoint options (monitor, save_top_k, ...)' }]);
+  }
+  const obj: Record<string, unknown> = { ...((value as Record<string, unknown> | null) ?? {}) };
+  let name: string | null = null;
+  if ('name' in obj) {
+    if (typeof obj.name !== 'string') return E.left([{ source, position: doc?.positionOf(['name']) ?? null, field: 'name', message: 'expected a string (the policy\'s display name)' }]);
+    name = obj.name;
+    delete obj.name;
+  }
+  const fromOverride = new Map<string, string>();
+  overrides.forEach(([k, v], i) => {
+    // an override replaces the same option under either spelling
+    for (const existing of Object.keys(obj)) if (sameOption(existing, k)) delete obj[existing];
+    obj[k] = v;
+    fromOverride.set(k, overrideText[i]!);
+  });
+  const r = decodeConfig(obj);
+  if (E.isRight(r)) return E.right({ name, config: r.right });
+  return E.left(
+    r.left.map((issue) => {
+      const fields = issue.field.split(',').map((f) => f.trim());
+      const set = fields.map((f) => fromOverride.get(f)).find((x) => x !== undefined);
+      if (set !== undefined) return { source: `--set ${set}`, position: null, field: issue.field, message: issue.message };
+      const pos = fields.map((f) => doc?.positionOf([f]) ?? null).find((p) => p !== null) ?? null;
+      return { source, position: pos, field: issue.field, message: issue.message };
+    }),
+  );
+}
+
+const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+function sameOption(a: string, b: string): boolean {
+  return a === b || camel(a) === camel(b) || a.toLowerCase() === b.toLowerCase();
+}
+
+/** A policy from JSON/YAML text, with `--set` overrides applied on top. */
+export function parsePolicyText(text: string, source: string, sets: readonly string[] = []): E.Either<TextIssue[], Policy> {
+  const overrides: (readonly [string, unknown])[] = [];
+  const issues: TextIssue[] = [];
+  for (const s of sets) {
+    const o = parseOverride(s);
+    if (E.isLeft(o)) issues.push(o.left);
+    else overrides.push(o.right);
+  }
+  const parsed = text.trim() === '' ? null : parseStructured(text, source);
+  if (parsed && !parsed.ok) return E.left([...parsed.issues, ...issues]);
+  if (issues.length > 0) return E.left(issues);
+  const doc = parsed && parsed.ok ? parsed.doc : null;
+  const r = decodePolicy(doc?.value ?? null, doc, source, overrides, sets);
+  if (E.isLeft(r)) return r;
+  const fallback = source === 'inline' || source.startsWith('--') ? 'policy' : basename(source, extname(source));
+  return E.right({ name: r.right.name ?? fallback, config: r.right.config, source });
+}
+
+/** A policy argument: a file path if one exists, else inline JSON/YAML (`'{monitor: val_loss, save_top_k: 3}'`). */
+export function readPolicyArg(arg: string, sets: readonly string[] = []): E.Either<TextIssue[], Policy> {
+  let isFile = false;
+  try {
+    isFile = statSync(arg).isFile();
+  } catch {
+    isFile = false;
+  }
+  if (isFile) {
+    let text: string;
+    try {
+      text = readFileSync(arg, 'utf8');
+    } catch (e) {
+      return E.left([{ source: arg, position: null, field: null, message: `cannot read the policy file: ${(e as Error).message}` }]);
+    }
+    return parsePolicyText(text, arg, sets);
+  }
+  if (!/[{:]/.test(arg)) {
+    return E.left([{ source: arg, position: null, field: null, message: 'no such policy file (inline policies are JSON or YAML mappings, like \'{monitor: val_loss, save_top_k: 3}\')' }]);
+  }
+  return parsePolicyText(arg, 'inline', sets);
+}

@@ -1,0 +1,844 @@
+/**
+ * From logged records back to the loop: the hooks at which ModelCheckpoint acts (train batch ends,
+ * validation ends, train epoch ends, the end of training), in Lightning's order, each carrying the
+ * callback metrics as they were at that moment.
+ *
+ * How logs map to hooks (Lightning 2.6, see the lightning-runs README):
+ * - a record's step is the optimizer steps done *before* its batch: a row at step s belongs to the
+ *   hook at global step s + 1 (s + 0 for the rest of a fit resumed from a checkpoint written on an
+ *   exception, Lightning's logging counter then runs one ahead);
+ * - at one step the module's rows come in the order: training step row, validation row, `*_epoch`
+ *   aggregates (written after validation, seen by the callback at train epoch end);
+ * - callback metrics keep their last value: a validation metric stays until the next validation;
+ *   a per-step training metric changes every batch, so its value at a hook is in the log only if
+ *   that batch was a logging step. Where the log does not hold the value a hook used, the event
+ *   carries the last logged value and names the metric as unknown.
+ *
+ * The epochs' lengths come from `num_training_batches` when given; otherwise the log's epoch
+ * boundaries bound each epoch's last step, exact when a validation (once per epoch) or an epoch
+ * aggregate row sits at it, or when consecutive steps straddle it. The first few epochs are held
+ * back to infer what the log shows (batches per epoch, validations per epoch, validation every n
+ * epochs) before the first hook is emitted; after that the reader streams in constant memory.
+ */
+import type { LoopEvent, LoopView, TrainerFacts } from '../events.ts';
+import { effectiveValBatches, valCheckBatch, type FitFacts, type LoopFacts } from './loopFacts.ts';
+import { isLoggerOnly, type MetricRole } from './roles.ts';
+import type { LogRecord, Origin } from './records.ts';
+
+/** How a logged record relates to the loop. */
+export type RecordKind = 'train' | 'val' | 'epoch' | 'test' | 'other';
+
+export type TimelineItem =
+  /** the loop facts in force, once the log has shown what it shows; comes before every event */
+  | { readonly kind: 'begin'; readonly trainer: TrainerFacts; readonly facts: ResolvedFacts; readonly start: FitStart; readonly empty: boolean }
+  | {
+      readonly kind: 'event';
+      readonly event: LoopEvent;
+      /** watched metrics whose value at this hook is not in the log (the event holds the last logged value) */
+      readonly unknown: readonly UnknownValue[];
+      /** batches of the current epoch done at this hook (for resuming from a checkpoint written here) */
+      readonly batchesDone: number;
+      /** set when the hook's global step is not certain: the steps it may have been at */
+      readonly stepRange: readonly [number, number] | null;
+      readonly origin: Origin | null;
+    }
+  /** a logged record with the hook position it belongs to (for figures and charts) */
+  | { readonly kind: 'observation'; readonly record: LogRecord; readonly role: RecordKind; readonly epoch: number; readonly globalStep: number };
+
+/** A metric the callback read at a hook whose value there never reached the log. */
+export interface UnknownValue {
+  readonly name: string;
+  /** the global step of the value the event carries instead */
+  readonly loggedAt: number;
+}
+
+/** Where a fit starts. */
+export interface FitStart {
+  readonly epoch: number;
+  readonly globalStep: number;
+  /** batches of `epoch` done before the fit started (a resume from the middle of an epoch) */
+  readonly batchesDone: number;
+  /** logged step = global step - stepOffset */
+  readonly stepOffset: 0 | 1;
+  /** how the start was found */
+  readonly how: 'fresh' | 'resumed' | 'unknown-resume';
+  /** steps the start may have been at, when not certain */
+  readonly range: readonly [number, number] | null;
+}
+
+/** Facts after inference from the log. */
+export interface ResolvedFacts extends LoopFacts {
+  readonly inferred: readonly string[];
+}
+
+/** A checkpoint a resumed fit may have started from, as the simulator knows it. */
+export interface ResumeCandidate {
+  readonly globalStep: number;
+  readonly epoch: number;
+  /** written at a train epoch end: the resumed fit starts the next epoch */
+  readonly atEpochEnd: boolean;
+  /** batches of `epoch` done when it was written */
+  readonly batchesDone: number;
+}
+
+export interface ReconstructOptions {
+  readonly facts: FitFacts;
+  readonly given: ReadonlySet<keyof LoopFacts>;
+  readonly role: (name: string) => MetricRole;
+  /** every_n_train_steps of the policies simulated: batch ends are emitted only where one can fire */
+  readonly stepTriggers: readonly number[];
+  /** metrics whose freshness matters (monitors, file name fields, the figures' metric) */
+  readonly watch: readonly string[];
+  /** for fits after the first: what the previous fit left */
+  readonly resume?: {
+    /** checkpoints on disk after the previous fit, by the global step they were written at */
+    readonly candidates: readonly ResumeCandidate[];
+    /** the previous fit raised at this global step (its exception checkpoint is the usual resume point) */
+    readonly exceptionStep: number | null;
+    /** where the previous fit's loop stood at its end */
+    readonly previousEnd: { readonly epoch: number; readonly globalStep: number };
+  };
+  /** another fit follows this one */
+  readonly hasNextFit?: boolean;
+  /** records held back for inference (default 20000) */
+  readonly inferenceBuffer?: number;
+}
+
+interface Group {
+  readonly step: number;
+  readonly records: LogRecord[];
+}
+
+interface Classified {
+  readonly record: LogRecord;
+  readonly kind: RecordKind;
+}
+
+/** A bound on the global step a hook happened at. */
+type Bound = { lo: number; hi: number; exact: boolean };
+
+/** Hook points at one global step, in Lightning's order. */
+const BATCH = 0;
+const VAL = 1;
+const EPOCH = 2;
+/** A point is `globalStep * 3 + phase`: one number orders every hook of a fit. */
+const point = (x: number, phase: number) => x * 3 + phase;
+
+export class LoopReconstructor {
+  private readonly out: TimelineItem[] = [];
+  private readonly held: Group[] = [];
+  private heldRecords = 0;
+  private current: Group | null = null;
+  private begun = false;
+  private facts!: ResolvedFacts;
+  private start!: FitStart;
+  private N: number | null = null;
+  private vcb = Infinity;
+  private valEnabled = true;
+  private numVal: number[] = [];
+
+  // loop position
+  private epoch = 0;
+  /** global step before the current epoch's first batch (a resumed epoch counts its earlier batches) */
+  private epochStartG = 0;
+  /** the last hook point handled */
+  private pos = 0;
+  /** the current epoch's last global step, when known */
+  private epochEnd: Bound | null = null;
+  /** length of the last epoch whose both ends were exact (an estimate for epochs with no rows) */
+  private lastEpochLength: number | null = null;
+  private epochStartExact = true;
+  private lastModuleG = -1;
+  private valHasRun = false;
+  private crashed = false;
+  private stopAt = Infinity;
+
+  // metrics
+  private readonly metrics = new Map<string, number>();
+  private metricsObj: Record<string, number> | null = null;
+  private readonly setAt = new Map<string, number>();
+  private readonly perStep = new Set<string>();
+  private readonly notes: string[] = [];
+  private readonly mismatches = new Map<string, { count: number; example: string }>();
+
+  constructor(private readonly opts: ReconstructOptions) {}
+
+  /** Remarks about assumptions, inferences and disagreements between the log and the facts. */
+  get remarks(): readonly string[] {
+    const out = [...this.notes];
+    for (const { count, example } of this.mismatches.values()) out.push(`${example}${count > 1 ? ` (and ${count - 1} more like it)` : ''}`);
+    return out;
+  }
+
+  /** Feeds records in log order; returns the timeline items they complete. */
+  push(records: readonly LogRecord[]): TimelineItem[] {
+    for (const r of records) {
+      if (this.current !== null && r.step === this.current.step) {
+        this.current.records.push(r);
+        continue;
+      }
+      if (this.current !== null) this.enqueue(this.current);
+      this.current = { step: r.step, records: [r] };
+    }
+    return this.drain();
+  }
+
+  /** Ends the log: the last epoch, then the end of training (or the exception). */
+  end(): TimelineItem[] {
+    if (this.current !== null) this.enqueue(this.current);
+    this.current = null;
+    if (!this.begun) this.begin();
+    this.processHeld(true);
+    this.finish();
+    return this.drain();
+  }
+
+  private drain(): TimelineItem[] {
+    return this.out.splice(0, this.out.length);
+  }
+
+  private enqueue(g: Group) {
+    this.held.push(g);
+    this.heldRecords += g.records.length;
+    if (!this.begun) {
+      for (const r of g.records) if (r.epoch !== null) this.epochsHeld.add(r.epoch);
+      if (this.heldRecords < (this.opts.inferenceBuffer ?? 20000) && this.epochsHeld.size < 4) return;
+      this.begin();
+    }
+    this.processHeld(false);
+  }
+
+  /** epochs seen while the first records are held back for inference */
+  private readonly epochsHeld = new Set<number>();
+
+  // ---- classification ------------------------------------------------------------------------
+
+  /** Each record's kind; within one step the module writes: training row, validation row, epoch aggregates. */
+  private classify(g: Group): Classified[] {
+    const out: Classified[] = [];
+    let sawModule = false;
+    for (const r of g.records) {
+      let kind: RecordKind;
+      if (r.epoch === null) kind = 'other';
+      else {
+        let val = false;
+        let test = false;
+        let train = false;
+        let allEpochSuffix = r.metrics.size > 0;
+        for (const name of r.metrics.keys()) {
+          if (isLoggerOnly(name)) continue;
+          const role = this.opts.role(name);
+          if (role === 'val') val = true;
+          else if (role === 'test') test = true;
+          else train = true;
+          if (!name.endsWith('_epoch')) allEpochSuffix = false;
+        }
+        if (val) kind = 'val';
+        else if (test && !train) kind = 'test';
+        else if (!train && !test) kind = 'other';
+        else if (sawModule || allEpochSuffix) kind = 'epoch';
+        else kind = 'train';
+        if (kind === 'train' || kind === 'val' || kind === 'epoch') sawModule = true;
+      }
+      out.push({ record: r, kind });
+    }
+    return out;
+  }
+
+  private moduleEpoch(c: readonly Classified[]): number | null {
+    for (const x of c) if (x.kind === 'train' || x.kind === 'val' || x.kind === 'epoch') return x.record.epoch;
+    return null;
+  }
+
+  // ---- inference -------------------------------------------------------------------------------
+
+  private begin() {
+    this.begun = true;
+    const f = this.opts.facts;
+    const given = this.opts.given;
+    const inferred: string[] = [];
+    const off = this.opts.resume && this.opts.resume.exceptionStep !== null ? 0 : 1;
+    interface EpochInfo {
+      vals: number[];
+      firstG: number;
+      lastG: number;
+      lastHasAgg: boolean;
+      lastHasVal: boolean;
+    }
+    const epochs = new Map<number, EpochInfo>();
+    let firstEpoch: number | null = null;
+    let firstG: number | null = null;
+    for (const grp of this.held) {
+      const c = this.classify(grp);
+      const ep = this.moduleEpoch(c);
+      if (ep === null) continue;
+      const x = grp.step + off;
+      if (firstEpoch === null) [firstEpoch, firstG] = [ep, x];
+      let info = epochs.get(ep);
+      if (!info) epochs.set(ep, (info = { vals: [], firstG: x, lastG: x, lastHasAgg: false, lastHasVal: false }));
+      const hasVal = c.some((k) => k.kind === 'val');
+      if (hasVal) info.vals.push(x);
+      info.lastG = x;
+      info.lastHasAgg = c.some((k) => k.kind === 'epoch');
+      info.lastHasVal = hasVal;
+    }
+    const sorted = [...epochs.keys()].sort((a, b) => a - b);
+    const complete = sorted.slice(0, -1); // the last held epoch may go on past what is held
+    let vci = f.valCheckInterval;
+    let cve = f.checkValEveryNEpoch;
+    const most = complete.reduce((m, e) => Math.max(m, epochs.get(e)!.vals.length), 0);
+    if (!given.has('valCheckInterval') && most >= 2) {
+      const e = complete.find((x) => epochs.get(x)!.vals.length >= 2)!;
+      const v = epochs.get(e)!.vals;
+      vci = { kind: 'batches', value: v[1]! - v[0]! };
+      inferred.push(`val_check_interval=${vci.value} (batches): the log validates ${most} times in epoch ${e}`);
+    }
+    const anyVal = sorted.some((e) => epochs.get(e)!.vals.length > 0);
+    if (!given.has('checkValEveryNEpoch') && anyVal && complete.length >= 2) {
+      const withVal = complete.filter((e) => epochs.get(e)!.vals.length > 0);
+      const without = complete.filter((e) => epochs.get(e)!.vals.length === 0);
+      if (without.length > 0 && withVal.length > 0) {
+        for (let k = 2; k <= 1000; k++) {
+          if (withVal.every((e) => (e + 1) % k === 0) && without.every((e) => (e + 1) % k !== 0)) {
+            cve = k;
+            inferred.push(`check_val_every_n_epoch=${k}: the log validates only in epochs ${withVal.join(', ')}`);
+            break;
+          }
+        }
+      }
+    }
+    let N = f.numTrainingBatches;
+    if (N === null && firstEpoch === 0 && this.opts.resume === undefined) {
+      // an epoch end the log pins down gives the batches per epoch of a run that started at step 0
+      const cands = new Set<number>();
+      for (let i = 0; i < sorted.length - 1; i++) {
+        const e = sorted[i]!;
+        if (sorted[i + 1] !== e + 1) continue;
+        const info = epochs.get(e)!;
+        const nextInfo = epochs.get(e + 1)!;
+        const valAtEndOnly = vci.kind === 'fraction' && vci.value === 1;
+        const exact = info.lastHasAgg || (info.lastHasVal && valAtEndOnly) || info.lastG === nextInfo.firstG - 1;
+        if (exact) cands.add(info.lastG / (e + 1));
+        else if (vci.kind === 'batches' && cve !== null && nextInfo.vals.length > 0) {
+          // validation counts batches from each epoch's start: the next epoch's first one is v batches in
+          const end = nextInfo.vals[0]! - vci.value;
+          if (end >= info.lastG && end < nextInfo.firstG) cands.add(end / (e + 1));
+        }
+      }
+      const only = cands.size === 1 ? [...cands][0]! : NaN;
+      if (Number.isInteger(only) && only > 0) {
+        N = only;
+        inferred.push(`num_training_batches=${N}: where the log's first epochs end`);
+      }
+    }
+    let numValBatches = f.numValBatches;
+    if (numValBatches === null && !given.has('limitValBatches') && !given.has('numValBatches') && !anyVal && complete.length >= 1) {
+      numValBatches = 0;
+      inferred.push('no validation: the log has no validation rows');
+    }
+    this.facts = { ...f, valCheckInterval: vci, checkValEveryNEpoch: cve, numTrainingBatches: N, numValBatches, inferred };
+    this.N = N;
+    const nv = effectiveValBatches(this.facts);
+    this.valEnabled = nv === null || nv > 0;
+    this.numVal = this.valEnabled ? [nv ?? 1] : [];
+    this.vcb = N !== null ? valCheckBatch(this.facts, N) : vci.kind === 'batches' ? vci.value : Infinity;
+    let offset: 0 | 1 = off;
+    const startsMidRun = this.opts.resume !== undefined || (firstEpoch !== null && firstEpoch > 0);
+    if (off === 1 && N !== null && startsMidRun) {
+      // after a resume from a checkpoint written mid-batch (on an exception), Lightning's logging
+      // counter runs one ahead: validation rows then sit at the global step itself
+      const vcb = valCheckBatch({ ...f, valCheckInterval: vci }, N);
+      const fitsOffset = (o: number) => {
+        let n = 0;
+        for (const grp of this.held) {
+          const c = this.classify(grp);
+          const v = c.find((k) => k.kind === 'val');
+          if (!v || v.record.epoch === null) continue;
+          const b = grp.step + o - v.record.epoch * N;
+          const cveOk = cve === null || (v.record.epoch + 1) % cve === 0;
+          if (cveOk && b >= 1 && b <= N && (vcb >= N ? b === N : b % vcb === 0)) n++;
+        }
+        return n;
+      };
+      if (fitsOffset(0) > fitsOffset(1)) {
+        offset = 0;
+        inferred.push('rows carry step = global step (not global step - 1): Lightning logs so after resuming from a checkpoint written mid-batch, on an exception');
+      }
+    }
+    this.start = this.findStart(firstEpoch, firstG === null ? null : firstG - off + offset, offset);
+    this.stopAt = f.exceptionAtStep ?? Infinity;
+    this.epoch = this.start.epoch;
+    this.epochStartG = this.start.globalStep - this.start.batchesDone;
+    this.epochStartExact = this.start.range === null || N !== null;
+    this.pos = point(this.start.globalStep, EPOCH);
+    this.epochEnd = this.knownEpochEnd();
+    this.begunLoop = true;
+    this.out.push({ kind: 'begin', trainer: this.trainerFacts(), facts: this.facts, start: this.start, empty: firstEpoch === null });
+    this.emit({ type: 'trainStarted', view: this.view(this.start.globalStep, false) }, null, null);
+  }
+
+  private findStart(firstEpoch: number | null, firstG: number | null, off: 0 | 1): FitStart {
+    const N = this.N;
+    const L = this.opts.facts.logEveryNSteps;
+    const r = this.opts.resume;
+    if (r === undefined) {
+      if (firstEpoch === null || firstG === null || !this.looksResumed(firstEpoch, firstG)) {
+        return { epoch: 0, globalStep: 0, batchesDone: 0, stepOffset: off, how: 'fresh', range: null };
+      }
+      // the log begins mid-run: it resumed from a checkpoint the log does not show
+      const lo = N !== null ? Math.min(firstEpoch * N, firstG - 1) : Math.max(0, firstG - L);
+      const g0 = N !== null ? lo : firstG - 1;
+      return { epoch: firstEpoch, globalStep: g0, batchesDone: N !== null ? g0 - firstEpoch * N : 0, stepOffset: off, how: 'unknown-resume', range: [lo, firstG - 1] };
+    }
+    if (r.exceptionStep !== null) {
+      const c = r.candidates.find((x) => x.globalStep === r.exceptionStep);
+      const epoch = c?.epoch ?? r.previousEnd.epoch;
+      const done = c?.batchesDone ?? (N !== null ? r.exceptionStep - epoch * N : 0);
+      return { epoch, globalStep: r.exceptionStep, batchesDone: done, stepOffset: off, how: 'resumed', range: null };
+    }
+    if (firstG === null || firstEpoch === null) {
+      return { epoch: r.previousEnd.epoch, globalStep: r.previousEnd.globalStep, batchesDone: 0, stepOffset: 1, how: 'resumed', range: null };
+    }
+    // the first logged batch after a resume is at most log_every_n_steps batches in
+    const lo = Math.max(0, firstG - L);
+    const hi = firstG - 1;
+    const fits = r.candidates.filter((c) => c.globalStep >= lo && c.globalStep <= hi && this.resumeEpoch(c) === firstEpoch);
+    const steps = [...new Set(fits.map((c) => c.globalStep))].sort((a, b) => a - b);
+    if (steps.length >= 1) {
+      const pick = fits.find((c) => c.atEpochEnd) ?? fits.sort((a, b) => b.globalStep - a.globalStep)[0]!;
+      if (steps.length > 1) this.notes.push(`the resumed fit's first logged step fits checkpoints written at global steps ${steps.join(', ')}; assuming ${pick.globalStep}`);
+      return this.startFrom(pick, off, steps.length > 1 ? [steps[0]!, steps[steps.length - 1]!] : null);
+    }
+    const g0 = N !== null && firstEpoch * N >= lo && firstEpoch * N <= hi ? firstEpoch * N : hi;
+    this.notes.push(`no checkpoint of the previous fit matches where the resumed fit starts (epoch ${firstEpoch}, global step ${lo}..${hi}); assuming global step ${g0}`);
+    return { epoch: firstEpoch, globalStep: g0, batchesDone: N !== null ? g0 - firstEpoch * N : 0, stepOffset: off, how: 'unknown-resume', range: [lo, hi] };
+  }
+
+  /**
+   * Does a log that is not a known resumed fit start mid-run? Its first row comes later than the
+   * first logging step, or after whole epochs that validation (logged whatever log_every_n_steps
+   * is) would have shown.
+   */
+  private looksResumed(firstEpoch: number, firstG: number): boolean {
+    if (firstEpoch === 0) return false;
+    const L = this.opts.facts.logEveryNSteps;
+    if (firstG > L) return true;
+    if (this.N !== null && firstEpoch * this.N >= L) return true;
+    // validation rows in the first epoch seen, with validation every epoch: earlier epochs had them too
+    const cve = this.facts.checkValEveryNEpoch;
+    if (!this.valEnabled || cve === null) return false;
+    for (const grp of this.held) {
+      const c = this.classify(grp);
+      const v = c.find((k) => k.kind === 'val');
+      if (v && v.record.epoch === firstEpoch) return firstEpoch >= cve;
+      if (c.some((k) => k.record.epoch !== null && k.record.epoch > firstEpoch)) break;
+    }
+    return false;
+  }
+
+  private resumeEpoch(c: ResumeCandidate): number {
+    if (c.atEpochEnd) return c.epoch + 1;
+    if (this.N !== null && c.batchesDone >= this.N) return c.epoch + 1;
+    return c.epoch;
+  }
+
+  private startFrom(c: ResumeCandidate, off: 0 | 1, range: readonly [number, number] | null): FitStart {
+    const epoch = this.resumeEpoch(c);
+    return { epoch, globalStep: c.globalStep, batchesDone: epoch === c.epoch ? c.batchesDone : 0, stepOffset: off, how: 'resumed', range };
+  }
+
+  private trainerFacts(): TrainerFacts {
+    const f = this.facts;
+    return { checkValEveryNEpoch: f.checkValEveryNEpoch, valCheckInterval: f.valCheckInterval.value, enableValidation: this.valEnabled };
+  }
+
+  // ---- the schedule ------------------------------------------------------------------------------
+
+  /** The current epoch's last global step when batches per epoch are known (max_steps cuts it short). */
+  private knownEpochEnd(): Bound | null {
+    const ms = this.opts.facts.maxSteps;
+    const me = this.opts.facts.maxEpochs;
+    const now = Math.floor(this.pos / 3);
+    if ((ms >= 0 && now >= ms && this.begunLoop) || (me !== null && this.epoch >= me)) {
+      this.done = true; // Lightning stops: max_steps reached or max_epochs run
+      return null;
+    }
+    if (this.N === null) return null;
+    let end = this.epochStartG + this.N;
+    if (ms >= 0 && end > ms) end = Math.max(ms, now + 1);
+    return { lo: end, hi: end, exact: this.epochStartExact };
+  }
+
+  /** training is over (max_steps or max_epochs): no further hook is scheduled */
+  private done = false;
+  private begunLoop = false;
+
+  private valEpoch(): boolean {
+    const cve = this.facts.checkValEveryNEpoch;
+    return this.valEnabled && (cve === null || (this.epoch + 1) % cve === 0);
+  }
+
+  /** Lightning's `_should_check_val_fx` for the batch ending at global step x (known schedule only). */
+  private valDue(x: number): boolean {
+    if (this.N === null || !this.valEpoch()) return false;
+    const isLast = x - this.epochStartG === this.N;
+    if (this.vcb === Infinity) return isLast;
+    const iteration = this.facts.checkValEveryNEpoch === null ? x : x - this.epochStartG;
+    return iteration % this.vcb === 0;
+  }
+
+  private triggerAt(x: number): boolean {
+    for (const n of this.opts.stepTriggers) if (n >= 1 && x % n === 0) return true;
+    return false;
+  }
+
+  /** Is a hook scheduled at point (x, phase)? */
+  private scheduled(x: number, phase: number): boolean {
+    const end = this.epochEnd;
+    switch (phase) {
+      case BATCH:
+        return this.triggerAt(x) && (end === null || x <= end.lo);
+      case VAL:
+        return (end === null || x <= end.lo) && this.valDue(x);
+      default:
+        return end !== null && end.lo === x;
+    }
+  }
+
+  /** The first scheduled hook point after `p` (Infinity: none until the log says more). */
+  private nextPoint(p: number): number {
+    if (this.done) return Infinity;
+    let x0 = Math.floor(p / 3);
+    for (let ph = (p % 3) + 1; ph <= EPOCH; ph++) if (this.scheduled(x0, ph)) return point(x0, ph);
+    const end = this.epochEnd;
+    for (;;) {
+      let x = Infinity;
+      for (const n of this.opts.stepTriggers) if (n >= 1) x = Math.min(x, (Math.floor(x0 / n) + 1) * n);
+      if (end !== null && end.lo > x0) x = Math.min(x, end.lo);
+      if (this.N !== null && this.valEpoch()) {
+        const base = this.facts.checkValEveryNEpoch === null ? 0 : this.epochStartG;
+        const v = this.vcb === Infinity ? this.epochStartG + this.N : base + (Math.floor((x0 - base) / this.vcb) + 1) * this.vcb;
+        if (v > x0) x = Math.min(x, v);
+      }
+      if (!Number.isFinite(x) || (end !== null && x > end.lo)) return Infinity;
+      for (let ph = BATCH; ph <= EPOCH; ph++) if (this.scheduled(x, ph)) return point(x, ph);
+      x0 = x; // a candidate that turned out not to be due (a validation step of another epoch, say)
+    }
+  }
+
+  /** Handles every scheduled hook before point `target` (exclusive). */
+  private advanceTo(target: number) {
+    while (!this.crashed) {
+      const p = this.nextPoint(this.pos);
+      if (p >= target || !Number.isFinite(p)) break;
+      if (Math.floor(p / 3) > this.stopAt) {
+        this.raise();
+        return;
+      }
+      this.handle(p);
+    }
+  }
+
+  private handle(p: number) {
+    const x = Math.floor(p / 3);
+    this.pos = p;
+    switch (p % 3) {
+      case BATCH:
+        if (this.triggerAt(x)) this.batchEnded(x);
+        return;
+      case VAL:
+        this.validationEnded(x, null);
+        return;
+      default:
+        this.epochEnded(x);
+    }
+  }
+
+  private isLastBatch(x: number): boolean {
+    return this.epochEnd !== null && this.epochEnd.lo === x;
+  }
+
+  private batchEnded(x: number) {
+    this.emit({ type: 'trainBatchEnded', batchIdx: x - this.epochStartG - 1, view: this.view(x, this.isLastBatch(x)) }, this.rangeAt(x), null);
+  }
+
+  private validationEnded(x: number, origin: Origin | null) {
+    this.valHasRun = true;
+    this.emit({ type: 'validationEnded', view: this.view(x, this.isLastBatch(x)) }, this.rangeAt(x), origin);
+  }
+
+  private epochEnded(x: number) {
+    const end = this.epochEnd;
+    const range = this.tailRange ?? (end && !end.exact && end.hi !== end.lo ? ([end.lo, end.hi] as const) : null);
+    this.emit({ type: 'trainEpochEnded', view: this.view(x, true) }, range, null);
+    if (end?.exact && this.epochStartExact) this.lastEpochLength = x - this.epochStartG;
+    this.epochStartExact = end?.exact ?? false;
+    this.epoch++;
+    this.epochStartG = x;
+    this.pos = point(x, EPOCH);
+    this.epochEnd = this.knownEpochEnd();
+  }
+
+  /** The steps a hook at x may have been at, when x is an epoch end the log does not pin down. */
+  private rangeAt(x: number): readonly [number, number] | null {
+    const end = this.epochEnd;
+    if (end !== null && x === end.lo && this.tailRange) return this.tailRange;
+    if (end !== null && !end.exact && x === end.lo && end.hi !== end.lo) return [end.lo, end.hi];
+    return null;
+  }
+
+  private raise() {
+    const x = this.stopAt;
+    this.advanceTo(point(x, EPOCH) + 1);
+    this.emit({ type: 'exceptionRaised', exception: { type: 'Exception', message: `training raised after global step ${x} (exception_at_step)` }, view: this.view(x, false) }, null, null);
+    this.crashed = true;
+  }
+
+  // ---- metrics -----------------------------------------------------------------------------------
+
+  private apply(r: LogRecord, kind: RecordKind, x: number) {
+    for (const [name, v] of r.metrics) {
+      if (isLoggerOnly(name) || this.opts.role(name) === 'test') continue;
+      this.set(name, v, x, kind);
+      // a metric logged on_step and on_epoch is written as name_step / name_epoch; the callback also sees `name`
+      const m = /^(.+)_(step|epoch)$/.exec(name);
+      if (m && !this.loggedBare.has(m[1]!)) this.set(m[1]!, v, x, kind);
+    }
+  }
+
+  /** names logged under their own column (so not an alias of name_step / name_epoch) */
+  private readonly loggedBare = new Set<string>();
+
+  private set(name: string, v: number, x: number, kind: RecordKind) {
+    this.metrics.set(name, v);
+    this.setAt.set(name, x);
+    if (kind === 'train') this.perStep.add(name);
+    this.metricsObj = null;
+  }
+
+  private view(x: number, isLast: boolean): LoopView {
+    if (this.metricsObj === null) {
+      const o: Record<string, number> = {};
+      for (const [k, v] of this.metrics) o[k] = v;
+      this.metricsObj = o;
+    }
+    return { epoch: this.epoch, globalStep: x, isLastBatch: isLast, valLoopHasRun: this.valHasRun, numValBatches: this.numVal, metrics: this.metricsObj };
+  }
+
+  /** Watched per-step metrics whose value at x was not logged at x. */
+  private unknownAt(x: number): UnknownValue[] {
+    const out: UnknownValue[] = [];
+    for (const name of this.opts.watch) {
+      const at = this.setAt.get(name);
+      if (this.perStep.has(name) && at !== undefined && at !== x) out.push({ name, loggedAt: at });
+    }
+    return out;
+  }
+
+  private emit(event: LoopEvent, stepRange: readonly [number, number] | null, origin: Origin | null) {
+    const x = 'view' in event && event.view ? event.view.globalStep : 0;
+    const unknown = event.type === 'trainStarted' || event.type === 'trainEnded' ? [] : this.unknownAt(x);
+    this.out.push({ kind: 'event', event, unknown, stepRange, origin, batchesDone: x - this.epochStartG });
+  }
+
+  // ---- records -----------------------------------------------------------------------------------
+
+  private processHeld(atEnd: boolean) {
+    // a group is handled once the next one is known: it shows where an epoch ends
+    while (this.held.length > (atEnd ? 0 : 1)) {
+      const grp = this.held.shift()!;
+      this.heldRecords -= grp.records.length;
+      this.processGroup(grp, this.held[0] ?? null);
+    }
+  }
+
+  private processGroup(grp: Group, next: Group | null) {
+    if (this.crashed) return;
+    const c = this.classify(grp);
+    for (const k of c) if (k.kind === 'train' || k.kind === 'val' || k.kind === 'epoch') for (const n of k.record.metrics.keys()) if (!/_(step|epoch)$/.test(n)) this.loggedBare.add(n);
+    const ep = this.moduleEpoch(c);
+    if (ep === null) return; // logger rows (learning rates, hp_metric) and test rows
+    const x = grp.step + this.start.stepOffset;
+    if (x > this.stopAt) {
+      this.mismatch('after-raise', `rows after global step ${this.stopAt}, where the loop facts say the fit raised, are ignored`);
+      return;
+    }
+    if (this.start.how !== 'fresh' && x <= this.start.globalStep) {
+      this.mismatch('before-start', `rows at or before the resumed fit's start (global step ${this.start.globalStep}) are ignored`);
+      return;
+    }
+    // hooks scheduled before this row (a max_steps stop, say) come first
+    if (this.N !== null) this.advanceTo(point(x, BATCH));
+    if (this.done && x > Math.floor(this.pos / 3)) {
+      this.mismatch('after-done', `rows after training ended (max_steps / max_epochs reached at global step ${Math.floor(this.pos / 3)}) are ignored`);
+      return;
+    }
+    if (ep > this.epoch) this.closeEpochs(ep, x);
+    else if (ep < this.epoch) this.mismatch('epoch-back', `rows of epoch ${ep} arrive after epoch ${this.epoch} began (num_training_batches may not match the log)`);
+    if (this.N !== null && this.epochEnd && x > this.epochEnd.lo) {
+      this.mismatch('epoch-long', `rows of epoch ${ep} run past global step ${this.epochEnd.lo}, where num_training_batches=${this.N} ends it`);
+    }
+    const hasVal = c.some((k) => k.kind === 'val');
+    const hasAgg = c.some((k) => k.kind === 'epoch');
+    if (this.N === null) {
+      const nc = next ? this.classify(next) : null;
+      const nextEp = nc ? this.moduleEpoch(nc) : null;
+      if (next === null || (nextEp !== null && nextEp > ep)) {
+        // the epoch's last rows: its end lies between here and the next epoch's first row
+        const nx = next ? next.step + this.start.stepOffset : Infinity;
+        const onceAtEnd = this.vcb === Infinity;
+        let hi = nx - 1;
+        const ms = this.opts.facts.maxSteps;
+        if (ms >= 0) hi = Math.min(hi, ms);
+        const exact = hasAgg || (hasVal && onceAtEnd) || hi <= x;
+        this.epochEnd = { lo: x, hi: exact ? x : hi, exact };
+      }
+    }
+    for (const k of c) if (k.kind === 'train' || k.kind === 'val' || k.kind === 'epoch') this.out.push({ kind: 'observation', record: k.record, role: k.kind, epoch: this.epoch, globalStep: x });
+    // the training batch ending at x
+    this.advanceTo(point(x, BATCH));
+    if (this.crashed) return;
+    for (const k of c) if (k.kind === 'train') this.apply(k.record, 'train', x);
+    if (this.pos < point(x, BATCH)) {
+      this.pos = point(x, BATCH);
+      if (this.triggerAt(x)) this.batchEnded(x);
+    }
+    // its validation
+    if (hasVal) {
+      if (this.N !== null && !this.valDue(x)) this.mismatch('val-unscheduled', `the log validates at global step ${x}, where the loop facts schedule no validation`);
+      this.advanceTo(point(x, VAL));
+      for (const k of c) if (k.kind === 'val') this.apply(k.record, 'val', x);
+      if (this.pos < point(x, VAL)) {
+        this.pos = point(x, VAL);
+        this.validationEnded(x, c.find((k) => k.kind === 'val')!.record.origin);
+      }
+    }
+    // epoch aggregates: the callback sees them at the train epoch end
+    if (hasAgg) {
+      this.advanceTo(point(x, EPOCH));
+      for (const k of c) if (k.kind === 'epoch') this.apply(k.record, 'epoch', x);
+      if (this.epochEnd && this.epochEnd.lo !== x) this.mismatch('agg-mid-epoch', `epoch aggregates at global step ${x}, where the epoch does not end`);
+    }
+    this.lastModuleG = x;
+  }
+
+  /** The log moved on to epoch `ep` at global step x: every epoch before it ends first. */
+  private closeEpochs(ep: number, x: number) {
+    while (this.epoch < ep && !this.crashed) {
+      let end = this.epochEnd;
+      if (end === null) {
+        // an epoch with no rows at all: it ended somewhere before x
+        const prev = Math.floor(this.pos / 3);
+        const left = ep - this.epoch; // epochs still to end before x
+        const hi = x - left;
+        const guess = this.lastEpochLength !== null ? Math.min(hi, prev + this.lastEpochLength) : prev + 1;
+        end = { lo: Math.max(prev + 1, Math.min(guess, hi)), hi: Math.max(prev + 1, hi), exact: false };
+        this.epochEnd = end;
+      } else if (end.lo >= x) {
+        this.mismatch('epoch-short', `the log starts epoch ${ep} at global step ${x}, before num_training_batches=${this.N} ends epoch ${this.epoch} (at ${end.lo})`);
+        this.epochEnd = end = { lo: x - 1, hi: x - 1, exact: true };
+      }
+      this.advanceTo(point(end.lo, EPOCH) + 1);
+    }
+  }
+
+  private finish() {
+    if (this.crashed) return;
+    if (this.stopAt !== Infinity) {
+      this.raise();
+      return;
+    }
+    if (this.runsToTheEnd()) {
+      // the facts say where training ends and the log is consistent with it getting there
+      this.advanceTo(Infinity);
+      const x = Math.floor(this.pos / 3);
+      this.out.push({ kind: 'event', event: { type: 'trainEnded', view: this.view(x, false) }, unknown: [], stepRange: null, origin: null, batchesDone: 0 });
+      return;
+    }
+    const end = this.epochEnd;
+    if (end !== null && this.lastModuleG > this.epochStartG) {
+      const ms = this.opts.facts.maxSteps;
+      if (this.N !== null && this.lastModuleG < end.lo && !(ms >= 0 && end.lo === ms)) {
+        // the log stops before the epoch's end: with a known logging interval it proves training
+        // stopped before the next logging step; otherwise the epoch is assumed to have run out
+        const L = this.opts.given.has('logEveryNSteps') ? this.opts.facts.logEveryNSteps : null;
+        const hi = L !== null ? Math.min(end.lo, this.lastModuleG + L - 1) : end.lo;
+        if (this.opts.hasNextFit) {
+          this.advanceTo(point(this.lastModuleG, EPOCH) + 1);
+          this.interruptedAt = this.lastModuleG;
+          this.notes.push(`the log stops at global step ${this.lastModuleG}, ${end.lo - this.lastModuleG} batches before epoch ${this.epoch} ends: the fit was interrupted (give exception_at_step if it raised)`);
+          return;
+        }
+        this.notes.push(
+          L !== null && hi < end.lo
+            ? `the log stops at global step ${this.lastModuleG}, before epoch ${this.epoch} ends at ${end.lo}; with log_every_n_steps=${L} training stopped by step ${hi}: assuming the epoch ended there`
+            : `the log stops at global step ${this.lastModuleG}, before epoch ${this.epoch} ends at ${end.lo}: assuming the epoch ran to its end`,
+        );
+        this.epochEnd = { lo: hi, hi, exact: hi === this.lastModuleG };
+        this.tailRange = [this.lastModuleG, hi];
+      }
+      this.advanceTo(point(this.epochEnd!.lo, EPOCH) + 1);
+    }
+    const x = Math.floor(this.pos / 3);
+    this.out.push({ kind: 'event', event: { type: 'trainEnded', view: this.view(x, false) }, unknown: [], stepRange: null, origin: null, batchesDone: 0 });
+  }
+
+  /**
+   * With max_epochs (or max_steps) and the batches per epoch known, training's last step is known;
+   * a log that stops short of it still ran there if nothing it would have logged after its last row
+   * is missing: no validation, and (when log_every_n_steps is given) no logging step.
+   */
+  private runsToTheEnd(): boolean {
+    const f = this.opts.facts;
+    if (this.N === null || this.opts.hasNextFit || (f.maxEpochs === null && f.maxSteps < 0)) return false;
+    if (!this.opts.given.has('maxEpochs') && !this.opts.given.has('maxSteps')) return false;
+    let last = f.maxEpochs !== null ? f.maxEpochs * this.N : Infinity;
+    if (f.maxSteps >= 0) last = Math.min(last, f.maxSteps);
+    if (!Number.isFinite(last)) return false;
+    const from = Math.max(this.lastModuleG, Math.floor(this.pos / 3));
+    if (from >= last) return true;
+    if (this.opts.given.has('logEveryNSteps')) {
+      const L = f.logEveryNSteps;
+      if (Math.floor(last / L) > Math.floor(from / L)) return false; // a logging step after the last row
+    } else if (this.lastModuleG >= 0 && last - from >= f.logEveryNSteps) return false;
+    // a validation after the last row would have been logged
+    if (this.valEnabled) {
+      for (let g = from + 1; g <= last; g++) {
+        const epoch = Math.floor((g - 1) / this.N);
+        const b = g - epoch * this.N;
+        const cve = this.facts.checkValEveryNEpoch;
+        if (cve !== null && (epoch + 1) % cve !== 0) continue;
+        const it = cve === null ? g : b;
+        if (this.vcb === Infinity ? b === this.N : it % this.vcb === 0) return false;
+        if (g - from > 100000) break;
+      }
+    }
+    return true;
+  }
+
+  /** the global step where a fit followed by another stopped mid-epoch without a known exception */
+  interruptedAt: number | null = null;
+  /** the steps the last epoch's end may be at, when the log stops before it */
+  private tailRange: readonly [number, number] | null = null;
+
+  /** Counts a disagreement between the log and the facts by kind, keeping the first example (bounded memory). */
+  private mismatch(kind: string, example: string) {
+    const m = this.mismatches.get(kind);
+    if (m) m.count++;
+    else this.mismatches.set(kind, { count: 1, example });
+  }
+
+  /** Facts in force (after begin). */
+  get resolvedFacts(): ResolvedFacts | null {
+    return this.begun ? this.facts : null;
+  }
+
+  get fitStart(): FitStart | null {
+    return this.begun ? this.start : null;
+  }
+
+  /** where the fit's loop stood at its end */
+  get endPosition(): { epoch: number; globalStep: number; crashed: boolean; interruptedAt: number | null } {
+    return { epoch: this.epoch, globalStep: Math.floor(this.pos / 3), crashed: this.crashed, interruptedAt: this.interruptedAt };
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * JSON or YAML text (YAML 1.2 reads JSON too) parsed with positions kept, so that a problem with a
+ * value can name the file, line and column of its key, and so that `1.0` and `1` stay different
+ * (Lightning reads `val_check_interval=1.0` as "once per epoch" and `1` as "every batch").
+ */
+import { isMap, isScalar, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
+
+export interface Position {
+  readonly line: number;
+  readonly col: number;
+}
+
+/** A syntax or structure problem in the text. */
+export interface TextIssue {
+  readonly source: string;
+  readonly position: Position | null;
+  readonly field: string | null;
+  readonly message: string;
+}
+
+export function issueText(i: TextIssue): string {
+  const where = i.position ? `${i.source}:${i.position.line}:${i.position.col}` : i.source;
+  return `${where}: ${i.field ? `${i.field}: ` : ''}${i.message}`;
+}
+
+export interface StructuredText {
+  readonly source: string;
+  /** the plain value (objects, arrays, strings, numbers, booleans, null) */
+  readonly value: unknown;
+  /** where the key at `path` is written (or its value, for list items) */
+  positionOf(path: readonly (string | number)[]): Position | null;
+  /** the scalar's text as written (`1.0`, `7`, `'link'`), when the value at `path` is a scalar */
+  sourceOf(path: readonly (string | number)[]): string | null;
+}
+
+/** Parses JSON or YAML; syntax errors and duplicate keys come back as issues with their position. */
+export function parseStructured(text: string, source: string): { ok: true; doc: StructuredText } | { ok: false; issues: TextIssue[] } {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, keepSourceTokens: true, uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      issues: doc.errors.map((e) => {
+        const p = e.linePos?.[0];
+        return { source, position: p ? { line: p.line, col: p.col } : null, field: null, message: e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '') };
+      }),
+    };
+  }
+  const find = (path: readonly (string | number)[]): { key: Node | null; value: Node | null } | null => {
+    let node: unknown = doc.contents;
+    let keyNode: Node | null = null;
+    for (const p of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((it: Pair) => isScalar(it.key) && String(it.key.value) === String(p)) as Pair<Node, Node> | undefined;
+        if (!pair) return null;
+        keyNode = pair.key;
+        node = pair.value;
+      } else if (node && typeof node === 'object' && 'items' in node && Array.isArray((node as { items: unknown[] }).items) && typeof p === 'number') {
+        const item = (node as { items: unknown[] }).items[p];
+        if (item === undefined) return null;
+        keyNode = null;
+        node = item;
+      } else return null;
+    }
+    return { key: keyNode, value: (node as Node) ?? null };
+  };
+  const pos = (offset: number | undefined): Position | null => {
+    if (offset === undefined) return null;
+    const p = lc.linePos(offset);
+    return { line: p.line, col: p.col };
+  };
+  return {
+    ok: true,
+    doc: {
+      source,
+      value: doc.toJS({ maxAliasCount: 100 }),
+      positionOf(path) {
+        const f = find(path);
+        if (!f) return null;
+        return pos(f.key?.range?.[0] ?? f.value?.range?.[0]);
+      },
+      sourceOf(path) {
+        const f = find(path);
+        if (!f || !isScalar(f.value)) return null;
+        const tok = (f.value as unknown as { srcToken?: { source?: string } }).srcToken;
+        return tok?.source ?? null;
+      },
+    },
+  };
+}
+
+/** Levenshtein distance, for "did you mean" hints. */
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length]!;
+}
+
+export function didYouMean(key: string, names: readonly string[]): string {
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const n of names) {
+    const dist = editDistance(key.toLowerCase(), n.toLowerCase());
+    if (dist < bestD) [best, bestD] = [n, dist];
+  }
+  return best !== null && bestD <= Math.max(2, Math.floor(key.length / 4)) ? ` (did you mean '${best}'?)` : '';
+}

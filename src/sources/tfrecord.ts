@@ -1,0 +1,156 @@
+/**
+ * TFRecord framing, as TensorBoard event files use it: each record is
+ *   uint64 length (little-endian) | masked CRC32C of those 8 bytes | data | masked CRC32C of data.
+ * Read in large chunks (not three reads per record). A last record cut short is what a run still
+ * being written looks like: it is reported as a truncated tail, not an error.
+ */
+import { open } from 'node:fs/promises';
+
+const MASK_DELTA = 0xa282ead8;
+
+/**
+ * CRC-32C (Castagnoli), slicing by 8. Written here rather than calling @aws-crypto/crc32c per
+ * record because that call's per-buffer overhead made it the bottleneck on small records (a test
+ * checks the two agree).
+ */
+const TABLES: Uint32Array[] = (() => {
+  const t0 = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+    t0[n] = c >>> 0;
+  }
+  const tables = [t0];
+  for (let t = 1; t < 8; t++) {
+    const prev = tables[t - 1]!;
+    const cur = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) cur[n] = (prev[n]! >>> 8) ^ t0[prev[n]! & 0xff]!;
+    tables.push(cur);
+  }
+  return tables;
+})();
+
+export function crc32c(data: Uint8Array): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  let crc = 0xffffffff;
+  let i = 0;
+  const n = data.length;
+  for (; i + 8 <= n; i += 8) {
+    const a = (crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
+    crc =
+      t7[a & 0xff]! ^ t6[(a >>> 8) & 0xff]! ^ t5[(a >>> 16) & 0xff]! ^ t4[a >>> 24]! ^
+      t3[data[i + 4]!]! ^ t2[data[i + 5]!]! ^ t1[data[i + 6]!]! ^ t0[data[i + 7]!]!;
+  }
+  for (; i < n; i++) crc = t0[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** TensorFlow's masked CRC: rotate right by 15 bits and add a constant. */
+export function maskedCrc32c(data: Uint8Array): number {
+  const crc = crc32c(data);
+  return ((((crc >>> 15) | (crc << 17)) >>> 0) + MASK_DELTA) >>> 0;
+}
+
+export type FrameProblem =
+  /** the length field fails its CRC: the framing is lost, nothing after it can be read */
+  | { readonly kind: 'lengthCrc'; readonly offset: number; readonly expected: number; readonly actual: number }
+  /** the payload fails its CRC: that record is corrupt, the framing continues */
+  | { readonly kind: 'dataCrc'; readonly offset: number; readonly expected: number; readonly actual: number };
+
+export type Frame =
+  | { readonly kind: 'record'; readonly data: Uint8Array; readonly index: number; readonly offset: number }
+  | { readonly kind: 'bad'; readonly problem: FrameProblem; readonly index: number }
+  /** the file ends inside a record (`have` of `need` bytes present) */
+  | { readonly kind: 'truncated'; readonly index: number; readonly offset: number; readonly have: number; readonly need: number };
+
+/** Frames of one TFRecord file, a batch per chunk read. Stops after a length-CRC failure or a truncated tail. */
+export async function* readFrames(file: string, opts: { chunkSize?: number; onBytes?: (read: number, total: number) => void } = {}): AsyncGenerator<Frame[]> {
+  const fh = await open(file, 'r');
+  try {
+    const total = (await fh.stat()).size;
+    const chunkSize = opts.chunkSize ?? 1 << 20;
+    let buf: Uint8Array = new Uint8Array(0);
+    let bufOffset = 0; // file offset of buf[0]
+    let fileOffset = 0;
+    let index = 0;
+    let eof = false;
+    while (true) {
+      // fill
+      if (!eof) {
+        const chunk = new Uint8Array(chunkSize);
+        const { bytesRead } = await fh.read(chunk, 0, chunkSize, fileOffset);
+        if (bytesRead === 0) eof = true;
+        else {
+          fileOffset += bytesRead;
+          buf = concat(buf, chunk.subarray(0, bytesRead));
+          opts.onBytes?.(fileOffset, total);
+        }
+      }
+      const frames: Frame[] = [];
+      let pos = 0;
+      let stop = false;
+      const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      while (buf.length - pos >= 12) {
+        const lenLo = view.getUint32(pos, true);
+        const lenHi = view.getUint32(pos + 4, true);
+        const lenCrc = view.getUint32(pos + 8, true);
+        const actual = maskedCrc32c(buf.subarray(pos, pos + 8));
+        if (actual !== lenCrc) {
+          frames.push({ kind: 'bad', index, problem: { kind: 'lengthCrc', offset: bufOffset + pos, expected: lenCrc, actual } });
+          stop = true;
+          break;
+        }
+        const len = lenHi * 2 ** 32 + lenLo;
+        const need = 12 + len + 4;
+        if (buf.length - pos < need) break; // the rest of the record is in the next chunk
+        const data = buf.subarray(pos + 12, pos + 12 + len);
+        const dataCrc = view.getUint32(pos + 12 + len, true);
+        const actualData = maskedCrc32c(data);
+        if (actualData !== dataCrc) frames.push({ kind: 'bad', index, problem: { kind: 'dataCrc', offset: bufOffset + pos, expected: dataCrc, actual: actualData } });
+        else frames.push({ kind: 'record', data, index, offset: bufOffset + pos });
+        index++;
+        pos += need;
+      }
+      if (stop) {
+        if (frames.length > 0) yield frames;
+        return;
+      }
+      if (eof && buf.length - pos > 0) {
+        let need = 12;
+        if (buf.length - pos >= 8) {
+          const view = new DataView(buf.buffer, buf.byteOffset + pos);
+          need = 12 + view.getUint32(4, true) * 2 ** 32 + view.getUint32(0, true) + 4;
+        }
+        frames.push({ kind: 'truncated', index, offset: bufOffset + pos, have: buf.length - pos, need });
+        pos = buf.length;
+      }
+      // keep the unread tail (copied, so the chunk it came from can be collected)
+      buf = buf.slice(pos);
+      bufOffset += pos;
+      if (frames.length > 0) yield frames;
+      if (eof) return;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Frames `payload` as one TFRecord (used to write event files in tests and benchmarks). */
+export function frameRecord(payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + payload.length + 4);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, payload.length >>> 0, true);
+  view.setUint32(4, Math.floor(payload.length / 2 ** 32), true);
+  view.setUint32(8, maskedCrc32c(out.subarray(0, 8)), true);
+  out.set(payload, 12);
+  view.setUint32(12 + payload.length, maskedCrc32c(payload), true);
+  return out;
+}
