@@ -528,14 +528,14 @@ class Hook {
   }
 }
 
-function sum(xs: readonly number[] | undefined): number {
+export function sum(xs: readonly number[] | undefined): number {
   let total = 0;
   for (const x of xs ?? []) total += x;
   return total;
 }
 
 /** torch's float -> int32 conversion (`.int()`): truncation; NaN and overflow give INT32_MIN on x86. */
-function toInt32(x: number): number {
+export function toInt32(x: number): number {
   const v = Math.trunc(x);
   return Number.isFinite(v) && v >= -2147483648 && v <= 2147483647 ? v : -2147483648;
 }

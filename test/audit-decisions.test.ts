@@ -11,80 +11,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeOptions, validateConfig } from '../src/config.ts';
-import { num, parseScenarios, type THook, type TScenario, type TTrainerStatic } from '../src/conformance/trace.ts';
-import type { LoopEvent, LoopView, TrainerFacts } from '../src/events.ts';
-import { fileKey, listing, removePath, treeFromListing, writeFile, writeSymlink, type FileTree } from '../src/files.ts';
-import { isLocalPath, pyJoin, pyNormpath } from '../src/paths.ts';
+import { parseScenarios, type THook, type TScenario } from '../src/conformance/trace.ts';
+import { applyEffects, preexistingTree, ROOT, traceEvent } from '../src/conformance/replay.ts';
+import type { LoopEvent } from '../src/events.ts';
 import { init, reduce } from '../src/reduce.ts';
 import { parseConfig } from '../src/config.ts';
 import { classify, type Note } from '../src/audit/decisions.ts';
 import { explainNote } from '../src/audit/explain.ts';
 
 const dir = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures/conformance/lightning-2.6.2');
-const ROOT = '/conformance-root';
-
-const abs = (p: string | null): string | null => (p === null || p === '' || !isLocalPath(p) || p.startsWith('/') ? p : pyNormpath(pyJoin(ROOT, p)));
-
-function trainerFacts(t: TTrainerStatic): TrainerFacts {
-  return {
-    defaultRootDir: abs(t.default_root_dir)!,
-    loggers: t.loggers.map((l) => ({ saveDir: abs(l.save_dir), name: l.name, version: l.version })),
-    ckptPath: abs(t.ckpt_path),
-    fastDevRun: t.fast_dev_run,
-    stateFn: t.state_fn,
-    automaticOptimization: t.automatic_optimization,
-    checkValEveryNEpoch: t.check_val_every_n_epoch,
-    valCheckInterval: t.val_check_interval,
-    valCheckTimeInterval: t.val_check_time_interval,
-    enableValidation: t.enable_validation,
-  };
-}
-
-function view(h: THook): LoopView {
-  const t = h.trainer;
-  const metrics: Record<string, number> = {};
-  for (const [k, v] of Object.entries(t.callback_metrics)) metrics[k] = num(v);
-  return { epoch: t.current_epoch, globalStep: t.global_step, time: t.time, sanityChecking: t.sanity_checking, isLastBatch: t.is_last_batch, valLoopHasRun: t.val_loop_has_run, numValBatches: t.num_val_batches, metrics };
-}
-
-function toEvent(h: THook, trainer: TTrainerStatic, tree: FileTree): LoopEvent {
-  const v = view(h);
-  switch (h.hook) {
-    case 'setup':
-      return { type: 'setup', stage: 'fit', trainer: trainerFacts(trainer), files: listing(tree, '/'), view: v };
-    case 'load_state_dict': {
-      const sd = h.state_dict!;
-      return {
-        type: 'stateLoaded',
-        view: v,
-        stateDict: {
-          ...('monitor' in sd ? { monitor: sd.monitor ?? null } : {}),
-          best_model_score: num(sd.best_model_score),
-          best_model_path: abs(sd.best_model_path)!,
-          current_score: num(sd.current_score),
-          ...('dirpath' in sd ? { dirpath: abs(sd.dirpath) } : {}),
-          best_k_models: sd.best_k_models.map(([p, s]) => [abs(p)!, num(s)] as const),
-          kth_best_model_path: abs(sd.kth_best_model_path)!,
-          kth_value: num(sd.kth_value),
-          last_model_path: abs(sd.last_model_path)!,
-        },
-      };
-    }
-    case 'on_train_start':
-      return { type: 'trainStarted', view: v };
-    case 'on_train_batch_end':
-      return { type: 'trainBatchEnded', batchIdx: h.batch_idx ?? 0, view: v };
-    case 'on_validation_end':
-      return { type: 'validationEnded', view: v };
-    case 'on_train_epoch_end':
-      return { type: 'trainEpochEnded', view: v };
-    case 'on_train_end':
-      return { type: 'trainEnded', view: v };
-    case 'on_exception':
-      return { type: 'exceptionRaised', exception: { type: h.exception!.type, message: h.exception!.message }, view: v };
-  }
-}
-
 interface HookCase {
   readonly id: string;
   readonly hook: THook;
@@ -99,20 +34,16 @@ function hookCases(): HookCase[] {
   const out: HookCase[] = [];
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.jsonl')).sort()) {
     for (const s of parseScenarios(readFileSync(join(dir, f), 'utf8'), f) as TScenario[]) {
-      let tree = treeFromListing(s.preexisting.map((p) => ({ path: abs(p.path)!, kind: p.kind, ...(p.target !== undefined ? { target: p.target } : {}) })), ROOT);
+      let tree = preexistingTree(s);
       s.phases.forEach((p, pi) => {
         const decoded = decodeOptions(p.kwargs);
         if (E.isLeft(decoded) || validateConfig(decoded.right).length > 0 || p.init_error !== null) return;
         const config = decoded.right;
         let [state] = init(config, { cwd: ROOT });
         p.hooks.forEach((h, hi) => {
-          const event = toEvent(h, p.trainer!, tree);
+          const event = traceEvent(h, p.trainer!, tree);
           const [next, effects] = reduce(state, event);
-          for (const e of effects) {
-            if (e.type === 'save') tree = writeFile(tree, fileKey(e.path, ROOT));
-            else if (e.type === 'remove') tree = removePath(tree, fileKey(e.path, ROOT));
-            else if (e.type === 'link') tree = writeSymlink(tree, fileKey(e.path, ROOT), e.relTarget);
-          }
+          tree = applyEffects(tree, effects);
           out.push({ id: `${s.id} phase ${pi} hook #${hi} (${h.hook})`, hook: h, notes: classify(state, event, next, effects), verbose: config.verbose, mode: config.mode, versionCounter: config.enableVersionCounter });
           state = next;
         });

@@ -15,6 +15,7 @@ import { formatCheckpointName } from '../format/template.ts';
 import type { PyValue } from '../format/pyformat.ts';
 import { pyJoin } from '../paths.ts';
 import type { PolicyState, ResolvedTrainer } from '../state.ts';
+import { sum, toInt32 } from '../reduce.ts';
 
 /** Why a hook skipped saving (Lightning's `_should_skip_saving_checkpoint`, first cause that holds). */
 export type SkipCause = 'fastDevRun' | 'notFitting' | 'sanityCheck' | 'sameGlobalStep';
@@ -305,18 +306,6 @@ class Context {
       return null;
     }
   }
-}
-
-function sum(xs: readonly number[] | undefined): number {
-  let total = 0;
-  for (const x of xs ?? []) total += x;
-  return total;
-}
-
-/** torch's float -> int32 (`.int()`), as the reducer does for logged epoch/step. */
-function toInt32(x: number): number {
-  const v = Math.trunc(x);
-  return Number.isFinite(v) && v >= -2147483648 && v <= 2147483647 ? v : -2147483648;
 }
 
 function assertNever(x: never): never {

@@ -31,9 +31,10 @@ export type ScenarioResult = { readonly id: string; readonly ok: true } | { read
 
 // ---- path mapping between trace (root-relative) and reducer (absolute) ------------------------
 
-function toAbs(p: string): string;
-function toAbs(p: string | null): string | null;
-function toAbs(p: string | null): string | null {
+/** A trace path (relative to the scenario root) as the reducer sees it. */
+export function toAbs(p: string): string;
+export function toAbs(p: string | null): string | null;
+export function toAbs(p: string | null): string | null {
   if (p === null || p === '' || !isLocalPath(p)) return p;
   if (p.startsWith('/')) return p;
   return pyNormpath(pyJoin(ROOT, p));
@@ -83,7 +84,8 @@ function view(h: THook): LoopView {
   };
 }
 
-function toEvent(h: THook, trainer: TTrainerStatic, tree: FileTree): LoopEvent {
+/** The event a hook record stands for, given the phase's trainer and the files present. */
+export function traceEvent(h: THook, trainer: TTrainerStatic, tree: FileTree): LoopEvent {
   const v = view(h);
   switch (h.hook) {
     case 'setup':
@@ -212,7 +214,8 @@ function check(phase: number, hook: Difference['hook'], hookName: string | undef
   if (!same(expected, actual)) throw new Mismatch({ phase, hook, ...(hookName ? { hookName } : {}), field, expected, actual });
 }
 
-function applyOps(tree: FileTree, effects: readonly Effect[]): FileTree {
+/** The files after a hook's effects, with the traces' semantics. */
+export function applyEffects(tree: FileTree, effects: readonly Effect[]): FileTree {
   let t = tree;
   for (const e of effects) {
     if (e.type === 'save') t = writeFile(t, fileKey(e.path, ROOT));
@@ -250,8 +253,8 @@ function replayPhase(p: TPhase, i: number, tree: FileTree): FileTree {
 
   let t = tree;
   p.hooks.forEach((h, j) => {
-    [state, effects] = reduce(state, toEvent(h, p.trainer!, t));
-    t = applyOps(t, effects);
+    [state, effects] = reduce(state, traceEvent(h, p.trainer!, t));
+    t = applyEffects(t, effects);
     check(i, j, h.hook, 'ops', h.ops, opsOf(effects));
     check(i, j, h.hook, 'messages', h.messages, messagesOf(effects));
     check(i, j, h.hook, 'error', h.error, errorOf(effects));
@@ -264,11 +267,16 @@ function replayPhase(p: TPhase, i: number, tree: FileTree): FileTree {
 }
 
 /** Replays one scenario; the first difference found is reported. */
-export function replayScenario(s: TScenario): ScenarioResult {
-  let tree = treeFromListing(
+/** The files of a scenario before its first phase. */
+export function preexistingTree(s: TScenario): FileTree {
+  return treeFromListing(
     s.preexisting.map((f) => ({ path: toAbs(f.path), kind: f.kind, ...(f.target !== undefined ? { target: f.target } : {}) })),
     ROOT,
   );
+}
+
+export function replayScenario(s: TScenario): ScenarioResult {
+  let tree = preexistingTree(s);
   try {
     s.phases.forEach((p, i) => {
       tree = replayPhase(p, i, tree);
