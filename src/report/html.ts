@@ -15,7 +15,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 const MAX_ROWS = 2000;
 
 function figuresTable(r: SimulationResult): string {
-  const rows = r.policies.map((p) => figureRows(p, r.ckptSize));
+  const rows = r.policies.map((p) => figureRows(p));
   const head = `<tr><th></th>${r.policies.map((p) => `<th>${esc(p.name)}</th>`).join('')}</tr>`;
   const body = rows[0]!.map((_, i) => `<tr><th>${esc(rows[0]![i]![0])}</th>${rows.map((x) => `<td>${esc(x[i]?.[1] ?? '')}</td>`).join('')}</tr>`).join('\n');
   return `<table class="figures">${head}\n${body}</table>`;
@@ -69,7 +69,7 @@ tr.save td:nth-child(3) { color: ${COLORS.save}; } tr.remove td:nth-child(3) { c
 </style></head>
 <body>
 <h1>${esc(title)}</h1>
-<p>Log: <ul>${logs}</ul> Checkpoint size: ${esc(size)}.</p>
+<p>Log${r.fits.length > 1 ? 's (one per fit)' : ''}:</p><ul>${logs}</ul><p>Checkpoint size: ${esc(size)}.</p>
 <div class="chart">${svg}</div>
 <h2>Figures</h2>
 ${figuresTable(r)}

@@ -25,7 +25,7 @@ function where(epoch: number | null, step: number | null): string {
 }
 
 /** The figures users compare, as label/value rows. */
-export function figureRows(p: PolicyResult, ckptSize: number | null): [string, string][] {
+export function figureRows(p: PolicyResult): [string, string][] {
   const bo = p.bestObserved;
   return [
     ['monitored metric', p.metric ? `${p.metric.name} (${p.metric.mode})` : '- (no monitor; give --metric)'],
@@ -42,7 +42,6 @@ export function figureRows(p: PolicyResult, ckptSize: number | null): [string, s
     ['undetermined decisions', String(p.undetermined.length)],
     ...(p.errors.length ? ([['errors', p.errors.map((e) => `${e.errorType} at ${where(e.epoch, e.step)}`).join('; ')]] as [string, string][]) : []),
   ];
-  void ckptSize;
 }
 
 function header(r: SimulationResult): string[] {
@@ -90,7 +89,7 @@ export function renderSimulateTable(r: SimulationResult): string {
   out.push(decisions(p), '');
   out.push(keptTable(p), '');
   const f = new Table({ style: PLAIN, chars: CHARS });
-  for (const [k, v] of figureRows(p, r.ckptSize)) f.push({ [k]: v });
+  for (const [k, v] of figureRows(p)) f.push({ [k]: v });
   out.push(f.toString(), '');
   out.push(...undeterminedLines(p));
   for (const w of p.warnings) out.push(`warning: ${w}`);
@@ -101,7 +100,7 @@ export function renderSimulateTable(r: SimulationResult): string {
 export function renderCompareTable(r: SimulationResult): string {
   const out = [...header(r), ''];
   const t = new Table({ head: ['', ...r.policies.map((p) => p.name)], style: PLAIN, chars: CHARS });
-  const rows = r.policies.map((p) => figureRows(p, r.ckptSize));
+  const rows = r.policies.map((p) => figureRows(p));
   for (let i = 0; i < rows[0]!.length; i++) t.push([rows[0]![i]![0], ...rows.map((x) => x[i]?.[1] ?? '')]);
   out.push(t.toString(), '');
   for (const p of r.policies) {

@@ -6,15 +6,15 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { triggers, type PolicyConfig } from '../config.ts';
-import type { LoggerFacts, LoopEvent, TrainerFacts } from '../events.ts';
+import type { LoggerFacts, TrainerFacts } from '../events.ts';
 import { templateKeys } from '../format/template.ts';
-import { pyRelpath } from '../paths.ts';
 import { DEFAULT_RUN, fitFacts, type RunFacts } from '../sources/loopFacts.ts';
 import { loggerOfDir, readEvents, readRecords, type FitLog } from '../sources/open.ts';
 import { LoopReconstructor, type FitStart, type ResolvedFacts, type ResumeCandidate, type TimelineItem } from '../sources/reconstruct.ts';
-import type { BadInputPolicy, LogRecord, SourceError } from '../sources/records.ts';
+import type { BadInputPolicy, SourceError } from '../sources/records.ts';
 import { metricRoles, type RoleOptions } from '../sources/roles.ts';
-import { BoundedSeries, type SeriesPoint } from './series.ts';
+import type { SeriesPoint } from './series.ts';
+import { Observed, observeEvent, observeRecord, rel, result } from './figures.ts';
 import { PolicyWorld, type RemovalRecord, type SaveRecord, type SavedFile, type Undetermined } from './world.ts';
 
 export interface PolicySpec {
@@ -103,46 +103,6 @@ export interface SimulationResult {
   readonly policies: readonly PolicyResult[];
   /** each figures' metric over global steps (bounded for charts) */
   readonly series: ReadonlyMap<string, readonly SeriesPoint[]>;
-}
-
-/** Best value of a metric and where: the exact name, or the `_epoch` / `_step` columns Lightning splits it into. */
-class Observed {
-  private readonly best = new Map<string, { value: number; epoch: number; step: number }>();
-  private readonly series = new Map<string, BoundedSeries>();
-
-  constructor(readonly metric: MetricChoice) {}
-
-  add(name: string, value: number, epoch: number, step: number) {
-    let s = this.series.get(name);
-    if (!s) this.series.set(name, (s = new BoundedSeries()));
-    s.add({ step, epoch, value });
-    if (Number.isNaN(value)) return;
-    const b = this.best.get(name);
-    if (!b || (this.metric.mode === 'min' ? value < b.value : value > b.value)) this.best.set(name, { value, epoch, step });
-  }
-
-  /** which logged name stands for the metric */
-  private chosen(): string | null {
-    const m = this.metric.name;
-    for (const n of [m, `${m}_epoch`, `${m}_step`]) if (this.series.has(n)) return n;
-    return null;
-  }
-
-  result() {
-    const n = this.chosen();
-    const b = n === null ? undefined : this.best.get(n);
-    return b ? { metric: n!, ...b } : null;
-  }
-
-  points(): SeriesPoint[] {
-    const n = this.chosen();
-    return n === null ? [] : this.series.get(n)!.values();
-  }
-
-  names(): string[] {
-    const m = this.metric.name;
-    return [m, `${m}_epoch`, `${m}_step`];
-  }
 }
 
 function metricOf(p: PolicySpec, choice: MetricChoice | null | undefined): MetricChoice | null {
@@ -236,6 +196,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
       watch,
       hasNextFit,
       inferenceBuffer: opts.inferenceBuffer,
+      observe: [...observedNames.keys()],
       ...(fitIndex > 0 && previousEnd ? { resume: { candidates, exceptionStep: previousException, previousEnd } } : {}),
     });
     let records = 0;
@@ -391,78 +352,3 @@ function chooseResume(w: PolicyWorld, ckptPath: string | null, start: FitStart, 
   return { files: at, fallback: earlier };
 }
 
-function observeRecord(r: LogRecord, epoch: number, step: number, names: Map<string, Observed[]>) {
-  for (const [name, v] of r.metrics) {
-    const os = names.get(name);
-    if (os) for (const o of os) o.add(name, v, epoch, step);
-  }
-}
-
-function observeEvent(e: LoopEvent, names: Map<string, Observed[]>) {
-  if (e.type !== 'validationEnded' && e.type !== 'trainEpochEnded' && e.type !== 'trainBatchEnded') return;
-  const v = e.view;
-  if (v.sanityChecking || !v.metrics) return;
-  for (const [name, x] of Object.entries(v.metrics)) {
-    const os = names.get(name);
-    if (os) for (const o of os) o.add(name, x, v.epoch, v.globalStep);
-  }
-}
-
-function rel(p: string, cwd: string): string {
-  if (!p.startsWith('/')) return p;
-  const r = pyRelpath(p, cwd, cwd);
-  return r.startsWith('../') ? p : r;
-}
-
-function result(w: PolicyWorld, spec: PolicySpec, metric: MetricChoice | null, observed: Map<string, Observed>, cwd: string, size: number | null, keepEffects: boolean): PolicyResult {
-  const kept: KeptFile[] = [...w.files.values()]
-    .map((f) => ({
-      path: rel(f.path, cwd),
-      type: f.kind,
-      ...(f.kind === 'symlink' ? { target: rel(f.target!, cwd) } : {}),
-      score: f.score ?? f.metricValue,
-      metricValue: f.metricValue,
-      epoch: f.epoch,
-      step: f.globalStep,
-    }))
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const o = metric ? observed.get(`${metric.name}\u0000${metric.mode}`) : undefined;
-  const bestObserved = o?.result() ?? null;
-  let bestKept: { path: string; value: number } | null = null;
-  if (metric) {
-    for (const k of kept) {
-      const v = k.metricValue;
-      if (v === null || Number.isNaN(v)) continue;
-      if (!bestKept || (metric.mode === 'min' ? v < bestKept.value : v > bestKept.value)) bestKept = { path: k.path, value: v };
-    }
-  }
-  const regret = bestObserved && bestKept ? (metric!.mode === 'min' ? bestKept.value - bestObserved.value : bestObserved.value - bestKept.value) : null;
-  const s = w.state;
-  return {
-    name: spec.name,
-    config: spec.config,
-    metric,
-    saves: w.saves.map((x) => ({ ...x, path: rel(x.path, cwd), ...(x.target ? { target: rel(x.target, cwd) } : {}), reason: relReason(x.reason, cwd) })),
-    removals: w.removals.map((x) => ({ ...x, path: rel(x.path, cwd), reason: relReason(x.reason, cwd) })),
-    kept,
-    best: s.bestModelPath ? { path: rel(s.bestModelPath, cwd), score: s.bestModelScore } : null,
-    lastPath: s.lastModelPath ? rel(s.lastModelPath, cwd) : null,
-    bestObserved,
-    bestKept,
-    regret,
-    checkpointsWritten: w.written,
-    linksWritten: w.links,
-    peakFiles: w.peakFiles,
-    bytesWritten: size === null ? null : w.written * size,
-    peakBytes: size === null ? null : w.peakFiles * size,
-    undetermined: w.undeterminedOverflow > 0 ? [...w.undetermined, { fit: w.fit, epoch: null, step: null, decision: `${w.undeterminedOverflow} more decisions`, reason: 'like the ones above (the list stops here to keep memory bounded)' }] : w.undetermined,
-    errors: w.errors,
-    warnings: [...w.warnings].map((m) => m.split(cwd + '/').join('')),
-    ...(keepEffects && w.effects ? { effects: w.effects } : {}),
-  };
-}
-
-function relReason<R extends SaveRecord['reason']>(r: R, cwd: string): R {
-  if (r.rule === 'displaced' || r.rule === 'superseded') return { ...r, by: rel(r.by, cwd) };
-  return r;
-}

@@ -102,6 +102,8 @@ export interface ReconstructOptions {
   readonly hasNextFit?: boolean;
   /** records held back for inference (default 20000) */
   readonly inferenceBuffer?: number;
+  /** emit an observation only for records holding one of these metrics (default: every record) */
+  readonly observe?: readonly string[];
 }
 
 interface Group {
@@ -161,7 +163,16 @@ export class LoopReconstructor {
   private readonly notes: string[] = [];
   private readonly mismatches = new Map<string, { count: number; example: string }>();
 
-  constructor(private readonly opts: ReconstructOptions) {}
+  private readonly observe: ReadonlySet<string> | null;
+
+  private holdsObserved(r: LogRecord): boolean {
+    for (const n of this.observe!) if (r.metrics.has(n)) return true;
+    return false;
+  }
+
+  constructor(private readonly opts: ReconstructOptions) {
+    this.observe = opts.observe ? new Set(opts.observe) : null;
+  }
 
   /** Remarks about assumptions, inferences and disagreements between the log and the facts. */
   get remarks(): readonly string[] {
@@ -526,10 +537,22 @@ export class LoopReconstructor {
     }
   }
 
+  /** the next scheduled point, cached for the position, epoch and epoch end it was computed at */
+  private nextCache = { pos: -1, epoch: -1, end: null as Bound | null, next: 0 };
+
+  private nextFrom(): number {
+    const c = this.nextCache;
+    // the schedule does not depend on the position: a point found from an earlier position still holds
+    if (this.pos < c.pos || this.pos >= c.next || c.epoch !== this.epoch || c.end !== this.epochEnd) {
+      this.nextCache = { pos: this.pos, epoch: this.epoch, end: this.epochEnd, next: this.nextPoint(this.pos) };
+    }
+    return this.nextCache.next;
+  }
+
   /** Handles every scheduled hook before point `target` (exclusive). */
   private advanceTo(target: number) {
     while (!this.crashed) {
-      const p = this.nextPoint(this.pos);
+      const p = this.nextFrom();
       if (p >= target || !Number.isFinite(p)) break;
       if (Math.floor(p / 3) > this.stopAt) {
         this.raise();
@@ -601,9 +624,21 @@ export class LoopReconstructor {
       if (isLoggerOnly(name) || this.opts.role(name) === 'test') continue;
       this.set(name, v, x, kind);
       // a metric logged on_step and on_epoch is written as name_step / name_epoch; the callback also sees `name`
-      const m = /^(.+)_(step|epoch)$/.exec(name);
-      if (m && !this.loggedBare.has(m[1]!)) this.set(m[1]!, v, x, kind);
+      const bare = this.bareOf(name);
+      if (bare !== null && !this.loggedBare.has(bare)) this.set(bare, v, x, kind);
     }
+  }
+
+  private readonly bareNames = new Map<string, string | null>();
+
+  private bareOf(name: string): string | null {
+    let b = this.bareNames.get(name);
+    if (b === undefined) {
+      const m = /^(.+)_(step|epoch)$/.exec(name);
+      b = m ? m[1]! : null;
+      this.bareNames.set(name, b);
+    }
+    return b;
   }
 
   /** names logged under their own column (so not an alias of name_step / name_epoch) */
@@ -655,7 +690,7 @@ export class LoopReconstructor {
   private processGroup(grp: Group, next: Group | null) {
     if (this.crashed) return;
     const c = this.classify(grp);
-    for (const k of c) if (k.kind === 'train' || k.kind === 'val' || k.kind === 'epoch') for (const n of k.record.metrics.keys()) if (!/_(step|epoch)$/.test(n)) this.loggedBare.add(n);
+    for (const k of c) if (k.kind === 'train' || k.kind === 'val' || k.kind === 'epoch') for (const n of k.record.metrics.keys()) if (this.bareOf(n) === null) this.loggedBare.add(n);
     const ep = this.moduleEpoch(c);
     if (ep === null) return; // logger rows (learning rates, hp_metric) and test rows
     const x = grp.step + this.start.stepOffset;
@@ -694,7 +729,11 @@ export class LoopReconstructor {
         this.epochEnd = { lo: x, hi: exact ? x : hi, exact };
       }
     }
-    for (const k of c) if (k.kind === 'train' || k.kind === 'val' || k.kind === 'epoch') this.out.push({ kind: 'observation', record: k.record, role: k.kind, epoch: this.epoch, globalStep: x });
+    for (const k of c) {
+      if (k.kind !== 'train' && k.kind !== 'val' && k.kind !== 'epoch') continue;
+      if (this.observe !== null && !this.holdsObserved(k.record)) continue;
+      this.out.push({ kind: 'observation', record: k.record, role: k.kind, epoch: this.epoch, globalStep: x });
+    }
     // the training batch ending at x
     this.advanceTo(point(x, BATCH));
     if (this.crashed) return;
