@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import * as E from 'fp-ts/lib/Either.js';
+import { openDecisionLog, type DecisionLog } from '../audit/writer.ts';
 import { decodeConfig } from '../config.ts';
 import { serve } from '../sidecar/server.ts';
 import { STORE_MODE } from '../sidecar/stores.ts';
@@ -39,7 +40,8 @@ export function registerServe(program: Command): void {
     .option('--config <file>', 'ModelCheckpoint options from a JSON or YAML file')
     .option('--store <location>', 'carry out the effects through a store plugin at this location (the loop sends payload files)')
     .option('--cwd <dir>', 'directory that relative dirpaths resolve against', process.cwd())
-    .action(async (o: { stdio?: boolean; options?: string; config?: string; store?: string; cwd: string }) => {
+    .option('--decision-log <path>', 'append every decision and outcome to this hash-chained decision log (see docs/audit.md); closed when stdin ends')
+    .action(async (o: { stdio?: boolean; options?: string; config?: string; store?: string; cwd: string; decisionLog?: string }) => {
       if (!o.stdio) {
         console.error('ckpt serve: --stdio is required (standard input/output is the only transport)');
         process.exitCode = 2;
@@ -61,12 +63,33 @@ export function registerServe(program: Command): void {
           return;
         }
       }
+      let decisionLog: DecisionLog | undefined;
+      if (o.decisionLog !== undefined) {
+        try {
+          decisionLog = openDecisionLog(o.decisionLog, { cwd: o.cwd });
+        } catch (e) {
+          console.error(`ckpt serve: --decision-log: ${(e as Error).message}`);
+          process.exitCode = 2;
+          return;
+        }
+      }
       const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
       const location = o.store;
-      await serve(rl[Symbol.asyncIterator](), (line) => process.stdout.write(jsonLine(line) + '\n'), {
-        cwd: o.cwd,
-        ...(options !== undefined ? { options } : {}),
-        ...(location !== undefined ? { openStore: () => STORE_MODE.open(location) } : {}),
-      });
+      try {
+        await serve(rl[Symbol.asyncIterator](), (line) => process.stdout.write(jsonLine(line) + '\n'), {
+          cwd: o.cwd,
+          ...(options !== undefined ? { options } : {}),
+          ...(location !== undefined ? { openStore: () => STORE_MODE.open(location) } : {}),
+          ...(decisionLog !== undefined ? { decisionLog } : {}),
+        });
+      } finally {
+        // stdin ended: the close record ends the run's segment, and the log is synced
+        try {
+          decisionLog?.close();
+        } catch (e) {
+          console.error(`ckpt serve: ${(e as Error).message}`);
+          process.exitCode = 1;
+        }
+      }
     });
 }

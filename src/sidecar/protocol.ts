@@ -10,6 +10,9 @@ import { decodeEvent, EVENT_TYPES } from '../eventCodec.ts';
 import { describeErrors } from '../stateCodec.ts';
 import type { LoopEvent } from '../events.ts';
 
+const NonNegInt = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
+const Sha256 = t.refinement(t.string, (s) => /^[0-9a-f]{64}$/.test(s), 'a SHA-256 as 64 lowercase hex digits');
+
 const CONTROL_CODECS = {
   /** (re)starts the policy with ModelCheckpoint options; `cwd` resolves relative dirpaths */
   init: t.intersection([t.type({ type: t.literal('init'), options: t.UnknownRecord }), t.partial({ cwd: t.string })]),
@@ -19,6 +22,14 @@ const CONTROL_CODECS = {
   payload: t.type({ type: t.literal('payload'), file: t.string }),
   /** what Lightning users read: best path and score, best-k, last, the state dict */
   query: t.type({ type: t.literal('query') }),
+  /**
+   * decide mode: how effect `index` of the answer numbered `seq` went, for the decision log
+   * (`cause` says why a failed one failed; `size` and `sha256` describe the bytes a done save wrote)
+   */
+  outcome: t.intersection([
+    t.type({ type: t.literal('outcome'), seq: NonNegInt, index: NonNegInt, status: t.keyof({ done: null, failed: null }, '"done" or "failed"') }),
+    t.partial({ cause: t.string, size: NonNegInt, sha256: Sha256 }),
+  ]),
 } as const;
 
 export type ControlMessage = { [K in keyof typeof CONTROL_CODECS]: t.TypeOf<(typeof CONTROL_CODECS)[K]> }[keyof typeof CONTROL_CODECS];
@@ -28,7 +39,7 @@ export const INPUT_TYPES: string[] = [...EVENT_TYPES, ...Object.keys(CONTROL_COD
 
 export class LineError extends Error {
   constructor(
-    readonly kind: 'json' | 'shape' | 'order' | 'store',
+    readonly kind: 'json' | 'shape' | 'order' | 'store' | 'log',
     message: string,
   ) {
     super(message);
@@ -66,5 +77,16 @@ export function parseLine(line: string): InputMessage {
   }
   const r = (CONTROL_CODECS[type as keyof typeof CONTROL_CODECS] as t.Decoder<unknown, ControlMessage>).decode(u);
   if (E.isLeft(r)) throw new LineError('shape', `${type} message: ${describeErrors(r.left).slice(0, 4).join('; ')}`);
-  return { kind: 'control', message: r.right };
+  const m = r.right;
+  if (m.type === 'outcome') {
+    if (m.status === 'failed' && (m.cause === undefined || m.cause.trim() === '')) {
+      throw new LineError('shape', `outcome message: cause: got ${JSON.stringify(m.cause)}, expected a non-empty string saying why the effect failed (required with status "failed")`);
+    }
+    if (m.status === 'done' && m.cause !== undefined) throw new LineError('shape', `outcome message: cause: got ${JSON.stringify(m.cause)}, expected no cause with status "done"`);
+    if ((m.size === undefined) !== (m.sha256 === undefined)) {
+      throw new LineError('shape', `outcome message: ${m.size === undefined ? 'size' : 'sha256'}: got undefined, expected it with ${m.size === undefined ? 'sha256' : 'size'} (give both or neither)`);
+    }
+    if (m.size !== undefined && m.status !== 'done') throw new LineError('shape', `outcome message: size, sha256: expected only with status "done" (a failed save wrote nothing to describe)`);
+  }
+  return { kind: 'control', message: m };
 }
