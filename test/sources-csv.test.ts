@@ -1,6 +1,7 @@
 /**
  * The CSVLogger reader: columns by name, empty cell vs nan, blank epochs, CRLF/LF, quoted names,
- * and errors that name the file, line and column. The tokenizer is checked against csv-parse.
+ * and errors that name the file, line and column; random files as Python's csv module writes them
+ * read back with their values and line numbers, however the reads are chunked.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,9 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { parse } from 'csv-parse/sync';
 import { readCsvLog, parseMetricCell } from '../src/sources/csv.ts';
-import { CsvTokenizer } from '../src/sources/csvTokens.ts';
 import { SourceError, type LogRecord } from '../src/sources/records.ts';
 
 const fixtures = fileURLToPath(new URL('./fixtures/logs/', import.meta.url));
@@ -113,53 +112,81 @@ test('metric cells: Python float reprs, nan/inf spellings; empty and garbage are
   assert.equal(parseMetricCell('abc'), undefined);
 });
 
-// ---- the tokenizer against csv-parse --------------------------------------------------------
+// ---- quoting, line ends, chunking and line numbers: files written the way Python's csv module writes them ----
 
-const cell = fc.oneof(
-  fc.constantFrom('', 'a', '1.5', 'nan', 'x y', 'a,b', 'say "hi"', 'two\nlines', 'cr\r\nlf', 'é'),
-  fc.string({ maxLength: 6 }),
-);
-
-function csvText(rows: string[][], eol: string): string {
-  const q = (s: string) => (/[",\r\n]/.test(s) || s === '' ? `"${s.replace(/"/g, '""')}"` : s);
-  return rows.map((r) => r.map(q).join(',')).join(eol) + eol;
+/** Python's float repr of the values the property writes. */
+function pyRepr(v: number): string {
+  if (Number.isNaN(v)) return 'nan';
+  if (v === Infinity) return 'inf';
+  if (v === -Infinity) return '-inf';
+  if (Object.is(v, -0)) return '-0.0';
+  return String(v);
 }
 
-test('the tokenizer agrees with csv-parse on random quoted CSV, however the text is chunked', () => {
-  fc.assert(
-    fc.property(
-      fc.integer({ min: 1, max: 4 }).chain((w) => fc.array(fc.array(cell, { minLength: w, maxLength: w }), { minLength: 1, maxLength: 8 })),
-      fc.constantFrom('\n', '\r\n'),
-      fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 5 }),
-      (rows, eol, cuts) => {
-        const text = csvText(rows, eol);
-        const expected = parse(text, { relax_quotes: false, skip_empty_lines: true, relax_column_count: true }) as string[][];
-        const tok = new CsvTokenizer();
-        const got: string[][] = [];
-        let pos = 0;
-        let i = 0;
-        while (pos < text.length) {
-          const n = cuts[i++ % cuts.length]!;
-          got.push(...tok.push(text.slice(pos, pos + n)).map((r) => r.fields));
-          pos += n;
+/** A cell as csv.writer writes it: quoted when it must be (or, at random, when it need not). */
+function quoteCell(s: string, always: boolean): string {
+  return always || /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Lines before `text` ends: LF, CRLF and a lone CR each end one. */
+const linesIn = (text: string) => (text.match(/\r\n|\r|\n/g) ?? []).length;
+
+const metricName = fc
+  .oneof(fc.constantFrom('train/loss', 'a,b', 'say "hi"', 'two\nlines', 'cr\r\nlf', 'lone\rcr', 'é', ' padded '), fc.string({ minLength: 1, maxLength: 6 }))
+  .filter((n) => n !== 'step' && n !== 'epoch');
+const metricValue = fc.oneof(fc.constant(undefined), fc.double(), fc.integer(), fc.constantFrom(NaN, Infinity, -Infinity, 0));
+
+test('any file written as Python writes CSV reads back: quoted names, empty cells, CRLF/LF/CR, blank lines, BOM, any chunking, true line numbers', async () => {
+  let run = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.uniqueArray(metricName, { minLength: 1, maxLength: 3 }),
+      fc.array(fc.tuple(fc.option(fc.nat(50)), fc.nat(10_000), fc.array(metricValue, { minLength: 3, maxLength: 3 }), fc.boolean()), { minLength: 0, maxLength: 8 }),
+      fc.constantFrom('\n', '\r\n', '\r'),
+      fc.boolean(),
+      fc.boolean(),
+      fc.integer({ min: 1, max: 40 }),
+      async (names, rows, eol, quoteAll, bom, chunkSize) => {
+        const header = ['epoch', 'step', ...names];
+        let text = (bom ? '\ufeff' : '') + header.map((c) => quoteCell(c, quoteAll)).join(',') + eol;
+        const expected: [number, number | null, [string, number][], number][] = [];
+        for (const [epoch, step, values, blankBefore] of rows) {
+          if (blankBefore) text += eol;
+          const line = linesIn(text) + 1;
+          const cells = values.slice(0, names.length).map((v) => (v === undefined ? '' : pyRepr(v)));
+          text += [epoch === null ? '' : String(epoch), String(step), ...cells].map((c) => quoteCell(c, quoteAll)).join(',') + eol;
+          const metrics = names.flatMap((n, i): [string, number][] => (values[i] === undefined ? [] : [[n, values[i]!]]));
+          expected.push([step, epoch, metrics, line]);
         }
-        got.push(...tok.end().map((r) => r.fields));
-        assert.deepEqual(got, expected);
+        const path = write(`prop-${run++}.csv`, text);
+        const got: LogRecord[] = [];
+        for await (const b of readCsvLog(path, { chunkSize })) got.push(...b);
+        assert.deepEqual(
+          got.map((r) => [r.step, r.epoch, [...r.metrics], r.origin.line]),
+          expected,
+        );
       },
     ),
-    { numRuns: 300 },
+    { numRuns: 200 },
   );
 });
 
-test('the tokenizer reports the line each row starts on, counting line breaks inside quotes', () => {
-  const tok = new CsvTokenizer();
-  const rows = [...tok.push('a,b\r\n"x\r\ny",1\r\n\r\nz,2'), ...tok.end()];
+test('line numbers count the line breaks inside quoted cells (CRLF once) and the blank lines skipped', async () => {
+  const p = write('lines.csv', 'epoch,step,"a\r\nb","c\nd"\r\n0,1,2,\r\n\r\n0,3,,4\r\n"0",5,"6",""');
+  const { records } = await readAll(p);
   assert.deepEqual(
-    rows.map((r) => [r.line, r.fields]),
+    records.map((r) => [r.origin.line, r.step, Object.fromEntries(r.metrics)]),
     [
-      [1, ['a', 'b']],
-      [2, ['x\r\ny', '1']],
-      [5, ['z', '2']],
+      [4, 1, { 'a\r\nb': 2 }],
+      [6, 3, { 'c\nd': 4 }],
+      [7, 5, { 'a\r\nb': 6 }],
     ],
   );
+  await assert.rejects(readAll(write('lines-bad.csv', 'epoch,step,"x\ny"\n\n0,1,oops\n')), /lines-bad\.csv:4: x\ny: expected a number/);
+});
+
+test('a quote inside an unquoted cell is a character, as in Python; a quote never closed names the line it opens on', async () => {
+  const { records } = await readAll(write('inner-quote.csv', 'epoch,step,say "hi"\n0,1,2\n'));
+  assert.deepEqual([...records[0]!.metrics], [['say "hi"', 2]]);
+  await assert.rejects(readAll(write('unclosed.csv', 'epoch,step,a\n0,1,2\n\n0,2,"3\n0,3,4\n')), /unclosed\.csv:4: a quoted field opened on line 4 is never closed/);
 });

@@ -19,102 +19,21 @@
  * aggregate row sits at it, or when consecutive steps straddle it. The first few epochs are held
  * back to infer what the log shows (batches per epoch, validations per epoch, validation every n
  * epochs) before the first hook is emitted; after that the reader streams in constant memory.
+ *
+ * This module holds the fold itself (the schedule of hooks and the callback metrics along it); the
+ * types it takes and gives are in timeline.ts, what each record is to the loop in recordKinds.ts,
+ * the inference from the first records in inferLoop.ts, and where a fit starts in fitStart.ts.
  */
 import type { LoopEvent, LoopView, TrainerFacts } from '../events.ts';
-import { effectiveValBatches, valCheckBatch, type FitFacts, type LoopFacts } from './loopFacts.ts';
-import { isLoggerOnly, type MetricRole } from './roles.ts';
+import { findStart } from './fitStart.ts';
+import { inferLoop } from './inferLoop.ts';
+import { effectiveValBatches, valCheckBatch } from './loopFacts.ts';
+import { classify, moduleEpoch, type Group } from './recordKinds.ts';
 import type { LogRecord, Origin } from './records.ts';
+import { isLoggerOnly } from './roles.ts';
+import type { FitStart, RecordKind, ReconstructOptions, ResolvedFacts, TimelineItem, UnknownValue } from './timeline.ts';
 
-/** How a logged record relates to the loop. */
-export type RecordKind = 'train' | 'val' | 'epoch' | 'test' | 'other';
-
-export type TimelineItem =
-  /** the loop facts in force, once the log has shown what it shows; comes before every event */
-  | { readonly kind: 'begin'; readonly trainer: TrainerFacts; readonly facts: ResolvedFacts; readonly start: FitStart; readonly empty: boolean }
-  | {
-      readonly kind: 'event';
-      readonly event: LoopEvent;
-      /** watched metrics whose value at this hook is not in the log (the event holds the last logged value) */
-      readonly unknown: readonly UnknownValue[];
-      /** batches of the current epoch done at this hook (for resuming from a checkpoint written here) */
-      readonly batchesDone: number;
-      /** set when the hook's global step is not certain: the steps it may have been at */
-      readonly stepRange: readonly [number, number] | null;
-      readonly origin: Origin | null;
-    }
-  /** a logged record with the hook position it belongs to (for figures and charts) */
-  | { readonly kind: 'observation'; readonly record: LogRecord; readonly role: RecordKind; readonly epoch: number; readonly globalStep: number };
-
-/** A metric the callback read at a hook whose value there never reached the log. */
-export interface UnknownValue {
-  readonly name: string;
-  /** the global step of the value the event carries instead */
-  readonly loggedAt: number;
-}
-
-/** Where a fit starts. */
-export interface FitStart {
-  readonly epoch: number;
-  readonly globalStep: number;
-  /** batches of `epoch` done before the fit started (a resume from the middle of an epoch) */
-  readonly batchesDone: number;
-  /** logged step = global step - stepOffset */
-  readonly stepOffset: 0 | 1;
-  /** how the start was found */
-  readonly how: 'fresh' | 'resumed' | 'unknown-resume';
-  /** steps the start may have been at, when not certain */
-  readonly range: readonly [number, number] | null;
-}
-
-/** Facts after inference from the log. */
-export interface ResolvedFacts extends LoopFacts {
-  readonly inferred: readonly string[];
-}
-
-/** A checkpoint a resumed fit may have started from, as the simulator knows it. */
-export interface ResumeCandidate {
-  readonly globalStep: number;
-  readonly epoch: number;
-  /** written at a train epoch end: the resumed fit starts the next epoch */
-  readonly atEpochEnd: boolean;
-  /** batches of `epoch` done when it was written */
-  readonly batchesDone: number;
-}
-
-export interface ReconstructOptions {
-  readonly facts: FitFacts;
-  readonly given: ReadonlySet<keyof LoopFacts>;
-  readonly role: (name: string) => MetricRole;
-  /** every_n_train_steps of the policies simulated: batch ends are emitted only where one can fire */
-  readonly stepTriggers: readonly number[];
-  /** metrics whose freshness matters (monitors, file name fields, the figures' metric) */
-  readonly watch: readonly string[];
-  /** for fits after the first: what the previous fit left */
-  readonly resume?: {
-    /** checkpoints on disk after the previous fit, by the global step they were written at */
-    readonly candidates: readonly ResumeCandidate[];
-    /** the previous fit raised at this global step (its exception checkpoint is the usual resume point) */
-    readonly exceptionStep: number | null;
-    /** where the previous fit's loop stood at its end */
-    readonly previousEnd: { readonly epoch: number; readonly globalStep: number };
-  };
-  /** another fit follows this one */
-  readonly hasNextFit?: boolean;
-  /** records held back for inference (default 20000) */
-  readonly inferenceBuffer?: number;
-  /** emit an observation only for records holding one of these metrics (default: every record) */
-  readonly observe?: readonly string[];
-}
-
-interface Group {
-  readonly step: number;
-  readonly records: LogRecord[];
-}
-
-interface Classified {
-  readonly record: LogRecord;
-  readonly kind: RecordKind;
-}
+export type { FitStart, RecordKind, ReconstructOptions, ResolvedFacts, ResumeCandidate, TimelineItem, UnknownValue } from './timeline.ts';
 
 /** A bound on the global step a hook happened at. */
 type Bound = { lo: number; hi: number; exact: boolean };
@@ -222,162 +141,22 @@ export class LoopReconstructor {
   /** epochs seen while the first records are held back for inference */
   private readonly epochsHeld = new Set<number>();
 
-  // ---- classification ------------------------------------------------------------------------
+  // ---- the fit's start ---------------------------------------------------------------------------
 
-  /** Each record's kind; within one step the module writes: training row, validation row, epoch aggregates. */
-  private classify(g: Group): Classified[] {
-    const out: Classified[] = [];
-    let sawModule = false;
-    for (const r of g.records) {
-      let kind: RecordKind;
-      if (r.epoch === null) kind = 'other';
-      else {
-        let val = false;
-        let test = false;
-        let train = false;
-        let allEpochSuffix = r.metrics.size > 0;
-        for (const name of r.metrics.keys()) {
-          if (isLoggerOnly(name)) continue;
-          const role = this.opts.role(name);
-          if (role === 'val') val = true;
-          else if (role === 'test') test = true;
-          else train = true;
-          if (!name.endsWith('_epoch')) allEpochSuffix = false;
-        }
-        if (val) kind = 'val';
-        else if (test && !train) kind = 'test';
-        else if (!train && !test) kind = 'other';
-        else if (sawModule || allEpochSuffix) kind = 'epoch';
-        else kind = 'train';
-        if (kind === 'train' || kind === 'val' || kind === 'epoch') sawModule = true;
-      }
-      out.push({ record: r, kind });
-    }
-    return out;
-  }
-
-  private moduleEpoch(c: readonly Classified[]): number | null {
-    for (const x of c) if (x.kind === 'train' || x.kind === 'val' || x.kind === 'epoch') return x.record.epoch;
-    return null;
-  }
-
-  // ---- inference -------------------------------------------------------------------------------
-
+  /** Settles the loop facts (inferred from the records held back) and where the fit starts. */
   private begin() {
     this.begun = true;
-    const f = this.opts.facts;
-    const given = this.opts.given;
-    const inferred: string[] = [];
-    const off = this.opts.resume && this.opts.resume.exceptionStep !== null ? 0 : 1;
-    interface EpochInfo {
-      vals: number[];
-      firstG: number;
-      lastG: number;
-      lastHasAgg: boolean;
-      lastHasVal: boolean;
-    }
-    const epochs = new Map<number, EpochInfo>();
-    let firstEpoch: number | null = null;
-    let firstG: number | null = null;
-    for (const grp of this.held) {
-      const c = this.classify(grp);
-      const ep = this.moduleEpoch(c);
-      if (ep === null) continue;
-      const x = grp.step + off;
-      if (firstEpoch === null) [firstEpoch, firstG] = [ep, x];
-      let info = epochs.get(ep);
-      if (!info) epochs.set(ep, (info = { vals: [], firstG: x, lastG: x, lastHasAgg: false, lastHasVal: false }));
-      const hasVal = c.some((k) => k.kind === 'val');
-      if (hasVal) info.vals.push(x);
-      info.lastG = x;
-      info.lastHasAgg = c.some((k) => k.kind === 'epoch');
-      info.lastHasVal = hasVal;
-    }
-    const sorted = [...epochs.keys()].sort((a, b) => a - b);
-    const complete = sorted.slice(0, -1); // the last held epoch may go on past what is held
-    let vci = f.valCheckInterval;
-    let cve = f.checkValEveryNEpoch;
-    const most = complete.reduce((m, e) => Math.max(m, epochs.get(e)!.vals.length), 0);
-    if (!given.has('valCheckInterval') && most >= 2) {
-      const e = complete.find((x) => epochs.get(x)!.vals.length >= 2)!;
-      const v = epochs.get(e)!.vals;
-      vci = { kind: 'batches', value: v[1]! - v[0]! };
-      inferred.push(`val_check_interval=${vci.value} (batches): the log validates ${most} times in epoch ${e}`);
-    }
-    const anyVal = sorted.some((e) => epochs.get(e)!.vals.length > 0);
-    if (!given.has('checkValEveryNEpoch') && anyVal && complete.length >= 2) {
-      const withVal = complete.filter((e) => epochs.get(e)!.vals.length > 0);
-      const without = complete.filter((e) => epochs.get(e)!.vals.length === 0);
-      if (without.length > 0 && withVal.length > 0) {
-        for (let k = 2; k <= 1000; k++) {
-          if (withVal.every((e) => (e + 1) % k === 0) && without.every((e) => (e + 1) % k !== 0)) {
-            cve = k;
-            inferred.push(`check_val_every_n_epoch=${k}: the log validates only in epochs ${withVal.join(', ')}`);
-            break;
-          }
-        }
-      }
-    }
-    let N = f.numTrainingBatches;
-    if (N === null && firstEpoch === 0 && this.opts.resume === undefined) {
-      // an epoch end the log pins down gives the batches per epoch of a run that started at step 0
-      const cands = new Set<number>();
-      for (let i = 0; i < sorted.length - 1; i++) {
-        const e = sorted[i]!;
-        if (sorted[i + 1] !== e + 1) continue;
-        const info = epochs.get(e)!;
-        const nextInfo = epochs.get(e + 1)!;
-        const valAtEndOnly = vci.kind === 'fraction' && vci.value === 1;
-        const exact = info.lastHasAgg || (info.lastHasVal && valAtEndOnly) || info.lastG === nextInfo.firstG - 1;
-        if (exact) cands.add(info.lastG / (e + 1));
-        else if (vci.kind === 'batches' && cve !== null && nextInfo.vals.length > 0) {
-          // validation counts batches from each epoch's start: the next epoch's first one is v batches in
-          const end = nextInfo.vals[0]! - vci.value;
-          if (end >= info.lastG && end < nextInfo.firstG) cands.add(end / (e + 1));
-        }
-      }
-      const only = cands.size === 1 ? [...cands][0]! : NaN;
-      if (Number.isInteger(only) && only > 0) {
-        N = only;
-        inferred.push(`num_training_batches=${N}: where the log's first epochs end`);
-      }
-    }
-    let numValBatches = f.numValBatches;
-    if (numValBatches === null && !given.has('limitValBatches') && !given.has('numValBatches') && !anyVal && complete.length >= 1) {
-      numValBatches = 0;
-      inferred.push('no validation: the log has no validation rows');
-    }
-    this.facts = { ...f, valCheckInterval: vci, checkValEveryNEpoch: cve, numTrainingBatches: N, numValBatches, inferred };
+    const { facts, stepOffset, firstEpoch, firstG } = inferLoop(this.held, this.opts);
+    this.facts = facts;
+    const N = facts.numTrainingBatches;
+    const vci = facts.valCheckInterval;
     this.N = N;
     const nv = effectiveValBatches(this.facts);
     this.valEnabled = nv === null || nv > 0;
     this.numVal = this.valEnabled ? [nv ?? 1] : [];
     this.vcb = N !== null ? valCheckBatch(this.facts, N) : vci.kind === 'batches' ? vci.value : Infinity;
-    let offset: 0 | 1 = off;
-    const startsMidRun = this.opts.resume !== undefined || (firstEpoch !== null && firstEpoch > 0);
-    if (off === 1 && N !== null && startsMidRun) {
-      // after a resume from a checkpoint written mid-batch (on an exception), Lightning's logging
-      // counter runs one ahead: validation rows then sit at the global step itself
-      const vcb = valCheckBatch({ ...f, valCheckInterval: vci }, N);
-      const fitsOffset = (o: number) => {
-        let n = 0;
-        for (const grp of this.held) {
-          const c = this.classify(grp);
-          const v = c.find((k) => k.kind === 'val');
-          if (!v || v.record.epoch === null) continue;
-          const b = grp.step + o - v.record.epoch * N;
-          const cveOk = cve === null || (v.record.epoch + 1) % cve === 0;
-          if (cveOk && b >= 1 && b <= N && (vcb >= N ? b === N : b % vcb === 0)) n++;
-        }
-        return n;
-      };
-      if (fitsOffset(0) > fitsOffset(1)) {
-        offset = 0;
-        inferred.push('rows carry step = global step (not global step - 1): Lightning logs so after resuming from a checkpoint written mid-batch, on an exception');
-      }
-    }
-    this.start = this.findStart(firstEpoch, firstG === null ? null : firstG - off + offset, offset);
-    this.stopAt = f.exceptionAtStep ?? Infinity;
+    this.start = findStart({ opts: this.opts, facts: this.facts, N, valEnabled: this.valEnabled, held: this.held, notes: this.notes }, firstEpoch, firstG, stepOffset);
+    this.stopAt = this.opts.facts.exceptionAtStep ?? Infinity;
     this.epoch = this.start.epoch;
     this.epochStartG = this.start.globalStep - this.start.batchesDone;
     this.epochStartExact = this.start.range === null || N !== null;
@@ -386,76 +165,6 @@ export class LoopReconstructor {
     this.begunLoop = true;
     this.out.push({ kind: 'begin', trainer: this.trainerFacts(), facts: this.facts, start: this.start, empty: firstEpoch === null });
     this.emit({ type: 'trainStarted', view: this.view(this.start.globalStep, false) }, null, null);
-  }
-
-  private findStart(firstEpoch: number | null, firstG: number | null, off: 0 | 1): FitStart {
-    const N = this.N;
-    const L = this.opts.facts.logEveryNSteps;
-    const r = this.opts.resume;
-    if (r === undefined) {
-      if (firstEpoch === null || firstG === null || !this.looksResumed(firstEpoch, firstG)) {
-        return { epoch: 0, globalStep: 0, batchesDone: 0, stepOffset: off, how: 'fresh', range: null };
-      }
-      // the log begins mid-run: it resumed from a checkpoint the log does not show
-      const lo = N !== null ? Math.min(firstEpoch * N, firstG - 1) : Math.max(0, firstG - L);
-      const g0 = N !== null ? lo : firstG - 1;
-      return { epoch: firstEpoch, globalStep: g0, batchesDone: N !== null ? g0 - firstEpoch * N : 0, stepOffset: off, how: 'unknown-resume', range: [lo, firstG - 1] };
-    }
-    if (r.exceptionStep !== null) {
-      const c = r.candidates.find((x) => x.globalStep === r.exceptionStep);
-      const epoch = c?.epoch ?? r.previousEnd.epoch;
-      const done = c?.batchesDone ?? (N !== null ? r.exceptionStep - epoch * N : 0);
-      return { epoch, globalStep: r.exceptionStep, batchesDone: done, stepOffset: off, how: 'resumed', range: null };
-    }
-    if (firstG === null || firstEpoch === null) {
-      return { epoch: r.previousEnd.epoch, globalStep: r.previousEnd.globalStep, batchesDone: 0, stepOffset: 1, how: 'resumed', range: null };
-    }
-    // the first logged batch after a resume is at most log_every_n_steps batches in
-    const lo = Math.max(0, firstG - L);
-    const hi = firstG - 1;
-    const fits = r.candidates.filter((c) => c.globalStep >= lo && c.globalStep <= hi && this.resumeEpoch(c) === firstEpoch);
-    const steps = [...new Set(fits.map((c) => c.globalStep))].sort((a, b) => a - b);
-    if (steps.length >= 1) {
-      const pick = fits.find((c) => c.atEpochEnd) ?? fits.sort((a, b) => b.globalStep - a.globalStep)[0]!;
-      if (steps.length > 1) this.notes.push(`the resumed fit's first logged step fits checkpoints written at global steps ${steps.join(', ')}; assuming ${pick.globalStep}`);
-      return this.startFrom(pick, off, steps.length > 1 ? [steps[0]!, steps[steps.length - 1]!] : null);
-    }
-    const g0 = N !== null && firstEpoch * N >= lo && firstEpoch * N <= hi ? firstEpoch * N : hi;
-    this.notes.push(`no checkpoint of the previous fit matches where the resumed fit starts (epoch ${firstEpoch}, global step ${lo}..${hi}); assuming global step ${g0}`);
-    return { epoch: firstEpoch, globalStep: g0, batchesDone: N !== null ? g0 - firstEpoch * N : 0, stepOffset: off, how: 'unknown-resume', range: [lo, hi] };
-  }
-
-  /**
-   * Does a log that is not a known resumed fit start mid-run? Its first row comes later than the
-   * first logging step, or after whole epochs that validation (logged whatever log_every_n_steps
-   * is) would have shown.
-   */
-  private looksResumed(firstEpoch: number, firstG: number): boolean {
-    if (firstEpoch === 0) return false;
-    const L = this.opts.facts.logEveryNSteps;
-    if (firstG > L) return true;
-    if (this.N !== null && firstEpoch * this.N >= L) return true;
-    // validation rows in the first epoch seen, with validation every epoch: earlier epochs had them too
-    const cve = this.facts.checkValEveryNEpoch;
-    if (!this.valEnabled || cve === null) return false;
-    for (const grp of this.held) {
-      const c = this.classify(grp);
-      const v = c.find((k) => k.kind === 'val');
-      if (v && v.record.epoch === firstEpoch) return firstEpoch >= cve;
-      if (c.some((k) => k.record.epoch !== null && k.record.epoch > firstEpoch)) break;
-    }
-    return false;
-  }
-
-  private resumeEpoch(c: ResumeCandidate): number {
-    if (c.atEpochEnd) return c.epoch + 1;
-    if (this.N !== null && c.batchesDone >= this.N) return c.epoch + 1;
-    return c.epoch;
-  }
-
-  private startFrom(c: ResumeCandidate, off: 0 | 1, range: readonly [number, number] | null): FitStart {
-    const epoch = this.resumeEpoch(c);
-    return { epoch, globalStep: c.globalStep, batchesDone: epoch === c.epoch ? c.batchesDone : 0, stepOffset: off, how: 'resumed', range };
   }
 
   private trainerFacts(): TrainerFacts {
@@ -689,9 +398,9 @@ export class LoopReconstructor {
 
   private processGroup(grp: Group, next: Group | null) {
     if (this.crashed) return;
-    const c = this.classify(grp);
+    const c = classify(grp, this.opts.role);
     for (const k of c) if (k.kind === 'train' || k.kind === 'val' || k.kind === 'epoch') for (const n of k.record.metrics.keys()) if (this.bareOf(n) === null) this.loggedBare.add(n);
-    const ep = this.moduleEpoch(c);
+    const ep = moduleEpoch(c);
     if (ep === null) return; // logger rows (learning rates, hp_metric) and test rows
     const x = grp.step + this.start.stepOffset;
     if (x > this.stopAt) {
@@ -716,8 +425,8 @@ export class LoopReconstructor {
     const hasVal = c.some((k) => k.kind === 'val');
     const hasAgg = c.some((k) => k.kind === 'epoch');
     if (this.N === null) {
-      const nc = next ? this.classify(next) : null;
-      const nextEp = nc ? this.moduleEpoch(nc) : null;
+      const nc = next ? classify(next, this.opts.role) : null;
+      const nextEp = nc ? moduleEpoch(nc) : null;
       if (next === null || (nextEp !== null && nextEp > ep)) {
         // the epoch's last rows: its end lies between here and the next epoch's first row
         const nx = next ? next.step + this.start.stepOffset : Infinity;

@@ -6,10 +6,17 @@
  * regrouped: every call from the LightningModule carries an `epoch` scalar, appended last (older
  * writers may put it first: the first `epoch` seen tells which), and a record also ends when the
  * step changes or a tag repeats.
+ *
+ * The messages are read with protobufjs's wire-format Reader, in place and only for the fields used
+ * here (numbered as in tensorflow/core/util/event.proto and framework/summary.proto, tensor.proto),
+ * rather than decoded whole: a scalar event costs a few field reads and no message objects.
  */
+import protobuf from 'protobufjs/minimal.js';
 import { readFrames, type Frame } from './tfrecord.ts';
-import { ProtoError, WIRE, WireReader, WireWriter } from './protowire.ts';
 import { handleBad, SourceError, type BadInputPolicy, type LogRecord, type Origin, type ProgressFn } from './records.ts';
+
+const { Reader, Writer } = protobuf;
+type Reader = protobuf.Reader;
 
 export interface Scalar {
   readonly tag: string;
@@ -36,6 +43,15 @@ const DT_INT64 = 9;
 const DT_HALF = 19;
 const DT_BFLOAT16 = 14;
 
+/** Wire types (the low three bits of a field's key). */
+const VARINT = 0;
+const FIXED64 = 1;
+const BYTES = 2;
+const FIXED32 = 5;
+
+/** Malformed Event bytes. */
+export class EventDecodeError extends Error {}
+
 function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
@@ -45,26 +61,93 @@ function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
-/** The single number of a scalar tensor, or undefined when the tensor is not one numeric element. */
-function tensorScalar(buf: Uint8Array): number | undefined {
-  const r = new WireReader(buf);
+function bfloat16ToFloat(b: number): number {
+  const v = new DataView(new ArrayBuffer(4));
+  v.setUint32(0, (b & 0xffff) << 16);
+  return v.getFloat32(0);
+}
+
+/** An int64 as a number: protobufjs reads it as a Long (or as a number, without the `long` package). */
+function int64(r: Reader): number {
+  const v: protobuf.Long | number = r.int64();
+  return typeof v === 'number' ? v : v.high * 2 ** 32 + (v.low >>> 0);
+}
+
+/** Bounds the reader to the length-delimited submessage at its position; returns the outer bound, to give to `leave`. */
+function enter(r: Reader): number {
+  const size = r.uint32();
+  const outer = r.len;
+  if (r.pos + size > outer) throw new RangeError(`a submessage of ${size} bytes where ${outer - r.pos} are left`);
+  r.len = r.pos + size;
+  return outer;
+}
+
+/** Leaves a submessage, skipping what was not read of it. */
+function leave(r: Reader, outer: number): void {
+  r.pos = r.len;
+  r.len = outer;
+}
+
+/** The single number of a TensorProto that holds one numeric element, or undefined. */
+function tensorScalar(r: Reader): number | undefined {
   let dtype = 0;
-  const values: number[] = [];
-  let content: Uint8Array | null = null;
   let elements = 1;
-  while (!r.done) {
-    const { field, wire } = r.tag();
-    if (field === 1 && wire === WIRE.varint) dtype = r.varint();
-    else if (field === 2 && wire === WIRE.bytes) elements = shapeElements(r.bytes());
-    else if (field === 4 && wire === WIRE.bytes) content = r.bytes();
-    else if (field === 5) readRepeated(r, wire, values, (x) => x.float(), WIRE.fixed32);
-    else if (field === 6) readRepeated(r, wire, values, (x) => x.double(), WIRE.fixed64);
-    else if (field === 7 || field === 10) readRepeated(r, wire, values, (x) => x.int64(), WIRE.varint);
-    else if (field === 13) readRepeated(r, wire, values, (x) => halfToFloat(x.varint()), WIRE.varint);
-    else r.skip(wire);
+  let content: Uint8Array | null = null;
+  const values: number[] = [];
+  /** half_val holds the bits of DT_HALF and DT_BFLOAT16 values */
+  const halves: number[] = [];
+  while (r.pos < r.len) {
+    const key = r.uint32();
+    const wire = key & 7;
+    switch (key >>> 3) {
+      case 1: // dtype
+        if (wire === VARINT) dtype = r.int32();
+        else r.skipType(wire);
+        break;
+      case 2: // tensor_shape
+        if (wire === BYTES) {
+          const outer = enter(r);
+          elements = shapeElements(r);
+          leave(r, outer);
+        } else r.skipType(wire);
+        break;
+      case 4: // tensor_content
+        if (wire === BYTES) content = r.bytes();
+        else r.skipType(wire);
+        break;
+      case 5: // float_val
+        if (wire === BYTES) r.floats(values);
+        else if (wire === FIXED32) values.push(r.float());
+        else r.skipType(wire);
+        break;
+      case 6: // double_val
+        if (wire === BYTES) r.doubles(values);
+        else if (wire === FIXED64) values.push(r.double());
+        else r.skipType(wire);
+        break;
+      case 7: // int_val
+        if (wire === BYTES) r.int32s(values);
+        else if (wire === VARINT) values.push(r.int32());
+        else r.skipType(wire);
+        break;
+      case 10: // int64_val
+        if (wire === BYTES) {
+          const outer = enter(r);
+          while (r.pos < r.len) values.push(int64(r));
+          leave(r, outer);
+        } else if (wire === VARINT) values.push(int64(r));
+        else r.skipType(wire);
+        break;
+      case 13: // half_val
+        if (wire === BYTES) r.int32s(halves);
+        else if (wire === VARINT) halves.push(r.int32());
+        else r.skipType(wire);
+        break;
+      default:
+        r.skipType(wire);
+    }
   }
   if (elements !== 1) return undefined;
-  if (![DT_FLOAT, DT_DOUBLE, DT_INT32, DT_INT64, DT_HALF, DT_BFLOAT16].includes(dtype)) return undefined;
   if (content !== null && content.length > 0) {
     const v = new DataView(content.buffer, content.byteOffset, content.byteLength);
     switch (dtype) {
@@ -79,100 +162,118 @@ function tensorScalar(buf: Uint8Array): number | undefined {
       case DT_HALF:
         return content.length === 2 ? halfToFloat(v.getUint16(0, true)) : undefined;
       case DT_BFLOAT16:
-        return content.length === 2 ? new DataView(new Uint8Array([0, 0, content[0]!, content[1]!]).buffer).getFloat32(0, true) : undefined;
+        return content.length === 2 ? bfloat16ToFloat(v.getUint16(0, true)) : undefined;
+      default:
+        return undefined;
     }
   }
+  if (dtype === DT_HALF) return halves.length === 1 ? halfToFloat(halves[0]!) : undefined;
+  if (dtype === DT_BFLOAT16) return halves.length === 1 ? bfloat16ToFloat(halves[0]!) : undefined;
+  if (dtype !== DT_FLOAT && dtype !== DT_DOUBLE && dtype !== DT_INT32 && dtype !== DT_INT64) return undefined;
   return values.length === 1 ? values[0] : undefined;
 }
 
-function readRepeated(r: WireReader, wire: number, out: number[], one: (r: WireReader) => number, elementWire: number) {
-  if (wire === WIRE.bytes && elementWire !== WIRE.bytes) {
-    const sub = new WireReader(r.bytes());
-    while (!sub.done) out.push(one(sub));
-  } else if (wire === elementWire) out.push(one(r));
-  else r.skip(wire);
-}
-
 /** Number of elements of a TensorShapeProto (1 for a scalar shape with no dims). */
-function shapeElements(buf: Uint8Array): number {
-  const r = new WireReader(buf);
+function shapeElements(r: Reader): number {
   let n = 1;
-  while (!r.done) {
-    const { field, wire } = r.tag();
-    if (field === 2 && wire === WIRE.bytes) {
-      const d = new WireReader(r.bytes());
+  while (r.pos < r.len) {
+    const key = r.uint32();
+    if (key === 18) {
+      // 2: repeated Dim { int64 size = 1 }
+      const outer = enter(r);
       let size = 0;
-      while (!d.done) {
-        const t = d.tag();
-        if (t.field === 1 && t.wire === WIRE.varint) size = d.int64();
-        else d.skip(t.wire);
+      while (r.pos < r.len) {
+        const k = r.uint32();
+        if (k === 8) size = int64(r);
+        else r.skipType(k & 7);
       }
+      leave(r, outer);
       n *= size;
-    } else r.skip(wire);
+    } else r.skipType(key & 7);
   }
   return n;
 }
 
-function pluginName(buf: Uint8Array): string | null {
-  const r = new WireReader(buf);
+/** SummaryMetadata's plugin_data.plugin_name, or null. */
+function pluginName(r: Reader): string | null {
   let name: string | null = null;
-  while (!r.done) {
-    const { field, wire } = r.tag();
-    if (field === 1 && wire === WIRE.bytes) {
-      const p = new WireReader(r.bytes());
-      while (!p.done) {
-        const t = p.tag();
-        if (t.field === 1 && t.wire === WIRE.bytes) name = p.string();
-        else p.skip(t.wire);
+  while (r.pos < r.len) {
+    const key = r.uint32();
+    if (key === 10) {
+      // 1: PluginData { string plugin_name = 1 }
+      const outer = enter(r);
+      while (r.pos < r.len) {
+        const k = r.uint32();
+        if (k === 10) name = r.string();
+        else r.skipType(k & 7);
       }
-    } else r.skip(wire);
+      leave(r, outer);
+    } else r.skipType(key & 7);
   }
   return name;
 }
 
-/** Decodes an Event message. Throws ProtoError on malformed bytes. */
+/** Decodes an Event message. Throws EventDecodeError on malformed bytes. */
 export function decodeEvent(buf: Uint8Array): DecodedEvent {
-  const r = new WireReader(buf);
+  try {
+    return readEvent(Reader.create(buf));
+  } catch (e) {
+    throw new EventDecodeError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+function readEvent(r: Reader): DecodedEvent {
   let wallTime = 0;
   let step = 0; // absent field = 0
   let fileVersion: string | null = null;
   const scalars: { tag: string; value: number }[] = [];
   const otherPluginTags: string[] = [];
-  while (!r.done) {
-    const key = r.key();
-    if (key === 9) wallTime = r.double(); // 1: double
-    else if (key === 16) step = r.int64(); // 2: int64
-    else if (key === 26) fileVersion = r.string(); // 3: string
+  while (r.pos < r.len) {
+    const key = r.uint32();
+    if (key === 9) wallTime = r.double(); // 1: double wall_time
+    else if (key === 16) step = int64(r); // 2: int64 step
+    else if (key === 26) fileVersion = r.string(); // 3: string file_version
     else if (key === 42) {
-      // 5: Summary { repeated Value value = 1 }
-      const summaryEnd = r.enter();
-      while (!r.done) {
-        const k = r.key();
+      // 5: Summary summary { repeated Value value = 1 }
+      const summaryEnd = enter(r);
+      while (r.pos < r.len) {
+        const k = r.uint32();
         if (k === 10) {
-          const valueEnd = r.enter();
-          decodeValue(r, scalars, otherPluginTags);
-          r.leave(valueEnd);
-        } else r.skip(k & 7);
+          const valueEnd = enter(r);
+          readValue(r, scalars, otherPluginTags);
+          leave(r, valueEnd);
+        } else r.skipType(k & 7);
       }
-      r.leave(summaryEnd);
-    } else r.skip(key & 7);
+      leave(r, summaryEnd);
+    } else r.skipType(key & 7);
   }
   return { wallTime, step, fileVersion, scalars, otherPluginTags };
 }
 
-/** Summary.Value, read in place up to the reader's current end. */
-function decodeValue(r: WireReader, scalars: { tag: string; value: number }[], other: string[]) {
+/**
+ * Summary.Value, read in place up to the reader's bound. `simple_value` counts only when the field
+ * is there: proto3 would read an absent one as 0.
+ */
+function readValue(r: Reader, scalars: { tag: string; value: number }[], other: string[]) {
   let tag = '';
   let simple: number | undefined;
-  let tensor: Uint8Array | null = null;
+  let tensor: number | undefined;
   let plugin: string | null = null;
-  while (!r.done) {
-    const key = r.key();
-    if (key === 10) tag = r.string(); // 1: tag
-    else if (key === 21) simple = r.float(); // 2: simple_value (float)
-    else if (key === 66) tensor = r.bytes(); // 8: tensor
-    else if (key === 74) plugin = pluginName(r.bytes()); // 9: metadata
-    else r.skip(key & 7);
+  while (r.pos < r.len) {
+    const key = r.uint32();
+    if (key === 10) tag = r.string(); // 1: string tag
+    else if (key === 21) simple = r.float(); // 2: float simple_value
+    else if (key === 66) {
+      // 8: TensorProto tensor
+      const outer = enter(r);
+      tensor = tensorScalar(r);
+      leave(r, outer);
+    } else if (key === 74) {
+      // 9: SummaryMetadata metadata
+      const outer = enter(r);
+      plugin = pluginName(r);
+      leave(r, outer);
+    } else r.skipType(key & 7);
   }
   if (simple !== undefined) {
     scalars.push({ tag, value: simple });
@@ -182,10 +283,7 @@ function decodeValue(r: WireReader, scalars: { tag: string; value: number }[], o
     other.push(tag);
     return;
   }
-  if (tensor !== null) {
-    const v = tensorScalar(tensor);
-    if (v !== undefined) scalars.push({ tag, value: v });
-  }
+  if (tensor !== undefined) scalars.push({ tag, value: tensor });
 }
 
 // ---- records ---------------------------------------------------------------------------------
@@ -240,7 +338,7 @@ export async function* readTfeventsLog(file: string, opts: TfeventsReadOptions =
         try {
           ev = decodeEvent(f.data);
         } catch (e) {
-          if (!(e instanceof ProtoError)) throw e;
+          if (!(e instanceof EventDecodeError)) throw e;
           handleBad(opts.bad, new SourceError({ file, record: f.index + 1 }, null, `not a valid Event message: ${e.message}`));
           return;
         }
@@ -307,20 +405,19 @@ const hex = (n: number) => '0x' + n.toString(16).padStart(8, '0');
 
 /** An Event holding `file_version` (the first record of every event file). */
 export function fileVersionEvent(wallTime = 0): Uint8Array {
-  return new WireWriter().double(1, wallTime).string(3, 'brain.Event:2').finish();
+  return Writer.create().uint32(9).double(wallTime).uint32(26).string('brain.Event:2').finish();
 }
 
 /** An Event holding one scalar, as torch's SummaryWriter writes it (`simple_value`; step 0 left out). */
 export function scalarEvent(tag: string, value: number, step: number, wallTime = 0, form: 'simple' | 'tensor' = 'simple'): Uint8Array {
-  const v = new WireWriter().string(1, tag);
-  if (form === 'simple') v.float(2, value);
+  const w = Writer.create().uint32(9).double(wallTime);
+  if (step !== 0) w.uint32(16).int64(step);
+  w.uint32(42).fork().uint32(10).fork(); // summary { value {
+  w.uint32(10).string(tag);
+  if (form === 'simple') w.uint32(21).float(value);
   else {
-    const plugin = new WireWriter().message(1, new WireWriter().string(1, 'scalars'));
-    v.message(9, plugin);
-    const tensor = new WireWriter().uint(1, DT_FLOAT).message(2, new WireWriter()).float(5, value);
-    v.message(8, tensor);
+    w.uint32(66).fork().uint32(8).int32(DT_FLOAT).uint32(18).fork().ldelim().uint32(45).float(value).ldelim(); // tensor { dtype, shape {}, float_val }
+    w.uint32(74).fork().uint32(10).fork().uint32(10).string('scalars').ldelim().ldelim(); // metadata { plugin_data { plugin_name } }
   }
-  const e = new WireWriter().double(1, wallTime);
-  if (step !== 0) e.uint(2, step);
-  return e.message(5, new WireWriter().message(1, v)).finish();
+  return w.ldelim().ldelim().finish();
 }

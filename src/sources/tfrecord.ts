@@ -1,51 +1,16 @@
 /**
  * TFRecord framing, as TensorBoard event files use it: each record is
  *   uint64 length (little-endian) | masked CRC32C of those 8 bytes | data | masked CRC32C of data.
- * Read in large chunks (not three reads per record). A last record cut short is what a run still
- * being written looks like: it is reported as a truncated tail, not an error.
+ * Read in large chunks (not three reads per record); the CRC-32C is @aws-crypto/crc32c's. A last
+ * record cut short is what a run still being written looks like: it is reported as a truncated
+ * tail, not an error.
  */
 import { open } from 'node:fs/promises';
+import { crc32c } from '@aws-crypto/crc32c';
 
 const MASK_DELTA = 0xa282ead8;
 
-/**
- * CRC-32C (Castagnoli), slicing by 8. Written here rather than calling @aws-crypto/crc32c per
- * record because that call's per-buffer overhead made it the bottleneck on small records (a test
- * checks the two agree).
- */
-const TABLES: Uint32Array[] = (() => {
-  const t0 = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-    t0[n] = c >>> 0;
-  }
-  const tables = [t0];
-  for (let t = 1; t < 8; t++) {
-    const prev = tables[t - 1]!;
-    const cur = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) cur[n] = (prev[n]! >>> 8) ^ t0[prev[n]! & 0xff]!;
-    tables.push(cur);
-  }
-  return tables;
-})();
-
-export function crc32c(data: Uint8Array): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
-  let crc = 0xffffffff;
-  let i = 0;
-  const n = data.length;
-  for (; i + 8 <= n; i += 8) {
-    const a = (crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
-    crc =
-      t7[a & 0xff]! ^ t6[(a >>> 8) & 0xff]! ^ t5[(a >>> 16) & 0xff]! ^ t4[a >>> 24]! ^
-      t3[data[i + 4]!]! ^ t2[data[i + 5]!]! ^ t1[data[i + 6]!]! ^ t0[data[i + 7]!]!;
-  }
-  for (; i < n; i++) crc = t0[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-/** TensorFlow's masked CRC: rotate right by 15 bits and add a constant. */
+/** TensorFlow's masked CRC-32C (Castagnoli): the CRC rotated right by 15 bits, plus a constant. */
 export function maskedCrc32c(data: Uint8Array): number {
   const crc = crc32c(data);
   return ((((crc >>> 15) | (crc << 17)) >>> 0) + MASK_DELTA) >>> 0;
