@@ -13,6 +13,7 @@ import { formatCheckpointName, templateKeys } from './format/template.ts';
 import { pyStrRepr, type PyValue } from './format/pyformat.ts';
 import { pyNormpath } from './paths.ts';
 import { timedeltaRepr, timedeltaStr } from './format/timedelta.ts';
+import { didYouMean } from './didYouMean.ts';
 
 // ---- shape ---------------------------------------------------------------------------------
 
@@ -155,28 +156,8 @@ for (const n of OPTION_NAMES) {
   SNAKE_BY_NAME.set(CAMEL[n], n);
 }
 
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0]!;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = d[j]!;
-      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return d[b.length]!;
-}
-
 function suggestion(key: string): string {
-  let best: string | null = null;
-  let bestD = Infinity;
-  for (const name of SNAKE_BY_NAME.keys()) {
-    const dist = editDistance(key.toLowerCase(), name.toLowerCase());
-    if (dist < bestD) [best, bestD] = [name, dist];
-  }
-  return best !== null && bestD <= Math.max(2, Math.floor(key.length / 4)) ? ` (did you mean '${best}'?)` : '';
+  return didYouMean(key, [...SNAKE_BY_NAME.keys()]);
 }
 
 function allowedText(name: OptionName): string {
