@@ -12,7 +12,8 @@ import { parseConfig } from '../src/config.ts';
 import { fitEvents } from '../src/loop.ts';
 import { init, reduce } from '../src/reduce.ts';
 import type { LoopEvent } from '../src/events.ts';
-import { encodeJson, sealRecord, sha256Hex } from '../src/audit/canonical.ts';
+import { encodeJson, sha256Hex } from '../src/audit/canonical.ts';
+import { readRecords, rechain, writeRecords, type Rec } from './helpers/decision-log.ts';
 import { drive } from '../src/audit/drive.ts';
 import { verifyLog, formatVerifyReport, type VerifyReport } from '../src/audit/verify.ts';
 import { openDecisionLog } from '../src/audit/writer.ts';
@@ -34,20 +35,6 @@ function writeRun(path = fresh()): string {
   return path;
 }
 
-type Rec = Record<string, unknown>;
-const readRecords = (path: string): Rec[] => readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Rec);
-const writeRecords = (path: string, recs: readonly Rec[]) => writeFileSync(path, recs.map((r) => JSON.stringify(r)).join('\n') + '\n');
-
-/** What a forger with the code does: renumber and recompute every hash from `from` on. */
-function rechain(recs: Rec[]): Rec[] {
-  let prev: string | null = null;
-  return recs.map((r, i) => {
-    const { hash: _drop, ...body } = r;
-    const sealed = sealRecord({ ...body, n: i + 1, prev });
-    prev = sealed.hash;
-    return JSON.parse(sealed.line) as Rec;
-  });
-}
 
 const verify = (path: string): VerifyReport => verifyLog({ kind: 'file', path });
 const indexOf = (recs: Rec[], pred: (r: Rec) => boolean) => {

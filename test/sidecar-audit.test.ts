@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { sealRecord } from '../src/audit/canonical.ts';
+import { readRecords, rechain, writeRecords, type Rec } from './helpers/decision-log.ts';
 import { encodeEvent } from '../src/eventCodec.ts';
 import type { LoopEvent } from '../src/events.ts';
 import { fitEvents } from '../src/loop.ts';
@@ -64,20 +64,6 @@ function ckpt(args: string[]): { status: number | null; stdout: string; stderr: 
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
-type Rec = Record<string, any>;
-const readRecords = (path: string): Rec[] => readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Rec);
-const writeRecords = (path: string, recs: readonly Rec[]) => writeFileSync(path, recs.map((r) => JSON.stringify(r)).join('\n') + '\n');
-
-/** What a forger with the code does: renumber and recompute every hash. */
-function rechain(recs: Rec[]): Rec[] {
-  let prev: string | null = null;
-  return recs.map((r, i) => {
-    const { hash: _drop, ...body } = r;
-    const sealed = sealRecord({ ...body, n: i + 1, prev });
-    prev = sealed.hash;
-    return JSON.parse(sealed.line) as Rec;
-  });
-}
 
 /** Edits one record in a copy of the log, keeping its old hash: the chain breaks there. */
 function tamperedCopy(log: string, edit: (recs: Rec[]) => void, rehash = false): string {
