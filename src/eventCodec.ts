@@ -27,13 +27,26 @@ const Trainer = t.partial(TrainerCodec.props);
 
 const FileEntryC = t.intersection([t.type({ path: t.string, kind: t.keyof({ file: null, dir: null, symlink: null }) }), t.partial({ target: t.string })]);
 
+/** best_k_models as pairs in insertion order, or as Lightning's own dict form (path -> score). */
+const BestKModels = new t.Type<ReadonlyArray<readonly [string, number]>, unknown, unknown>(
+  'BestKModels',
+  (u): u is ReadonlyArray<readonly [string, number]> => Array.isArray(u),
+  (u, c) => {
+    if (typeof u === 'object' && u !== null && !Array.isArray(u)) {
+      return t.array(t.tuple([t.string, JsonNumber])).validate(Object.entries(u), c);
+    }
+    return t.array(t.tuple([t.string, JsonNumber])).validate(u, c);
+  },
+  (pairs) => pairs.map(([p, v]) => [p, jsonNumber(v)]),
+);
+
 const StateDict = t.intersection([
   t.type({ best_model_score: Nullable(JsonNumber), best_model_path: t.string }),
   t.partial({
     monitor: Nullable(t.string),
     current_score: Nullable(JsonNumber),
     dirpath: Nullable(t.string),
-    best_k_models: t.array(t.tuple([t.string, JsonNumber])),
+    best_k_models: BestKModels,
     kth_best_model_path: t.string,
     kth_value: JsonNumber,
     last_model_path: t.string,

@@ -28,7 +28,7 @@ export const JsonNumber = new t.Type<number, number | string, unknown>(
     if (u === '-0') return t.success(-0);
     if (u === 'Infinity') return t.success(Infinity);
     if (u === '-Infinity') return t.success(-Infinity);
-    return t.failure(u, c, 'expected a number or "NaN" / "Infinity" / "-Infinity" / "-0"');
+    return t.failure(u, c, 'a number or "NaN" / "Infinity" / "-Infinity" / "-0"');
   },
   (n) => jsonNumber(n),
 );

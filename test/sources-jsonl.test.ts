@@ -45,7 +45,7 @@ test('problems name the line and the field, with what was expected', async () =>
   ];
   const p = join(tmp, 'bad.jsonl');
   writeFileSync(p, lines.join('\n'));
-  await assert.rejects(readAll(p), (e: unknown) => e instanceof SourceError && e.message === `${p}:2: view.globalStep: expected a non-negative integer, got "3"`);
+  await assert.rejects(readAll(p), (e: unknown) => e instanceof SourceError && e.message === `${p}:2: view.globalStep: got "3", expected a non-negative integer`);
   const { events, skipped } = await readAll(p, true);
   assert.deepEqual(events.map((e) => [e.line, e.event.type]), [
     [1, 'setup'],
@@ -54,10 +54,10 @@ test('problems name the line and the field, with what was expected', async () =>
   assert.deepEqual(
     skipped.map((s) => s.message.slice(p.length + 1)),
     [
-      '2: view.globalStep: expected a non-negative integer, got "3"',
-      '3: view.metrics.val_loss: expected a number (or "NaN", "Infinity", "-Infinity"), got "nan"',
+      '2: view.globalStep: got "3", expected a non-negative integer',
+      '3: view.metrics.val_loss: got "nan", expected a number or "NaN" / "Infinity" / "-Infinity" / "-0"',
       "4: not valid JSON (Unexpected token 'o', \"not json\" is not valid JSON)",
-      '5: type: expected one of setup, stateLoaded, trainStarted, trainBatchEnded, validationEnded, trainEpochEnded, trainEnded, exceptionRaised, filesListed, got "trainBatchEnd"',
+      '5: type: got "trainBatchEnd", expected one of setup, stateLoaded, trainStarted, trainBatchEnded, validationEnded, trainEpochEnded, trainEnded, exceptionRaised, filesListed',
     ],
   );
 });
