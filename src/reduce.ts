@@ -260,15 +260,18 @@ class Hook {
    */
   shouldRemove(previous: string, current: string): boolean {
     if (previous === current) return false;
+    // the common case, without splitting paths: a normalized name under a normalized dirpath
+    const dir = this.s.dirpath;
+    const resume = this.trainer.ckptPath;
+    if (dir && previous.startsWith(dir + '/') && isPlainAbsolute(dir) && isPlainAbsolute(previous) && (resume === null || (resume !== previous && isPlainAbsolute(resume)))) return true;
     if (!isLocalPath(previous)) {
-      const dir = this.s.dirpath ?? '';
-      return previous !== this.trainer.ckptPath && dir !== '' && previous.startsWith(dir.endsWith('/') ? dir : dir + '/') && !previous.slice(dir.length).split('/').includes('..');
+      const base = dir ?? '';
+      return previous !== resume && base !== '' && previous.startsWith(base.endsWith('/') ? base : base + '/') && !previous.slice(base.length).split('/').includes('..');
     }
     const cwd = this.s.cwd;
     const prev = pathlibAbsoluteParts(previous, cwd);
-    const resume = this.trainer.ckptPath;
     if (resume !== null && samePath(prev, pathlibAbsoluteParts(resume, cwd))) return false;
-    return isStrictParent(pathlibAbsoluteParts(this.s.dirpath ?? '', cwd), prev);
+    return isStrictParent(pathlibAbsoluteParts(dir ?? '', cwd), prev);
   }
 
   /** `_get_metric_interpolated_filepath_name`: the version counter. */
@@ -540,17 +543,31 @@ export function toInt32(x: number): number {
   return Number.isFinite(v) && v >= -2147483648 && v <= 2147483647 ? v : -2147483648;
 }
 
-/** Python's min()/max() over a dict by value: the FIRST extreme in insertion order. */
+/**
+ * Python's min()/max() over a dict by value: the FIRST extreme in insertion order. Scanned
+ * unordered with ties broken by insertion rank (the same answer for a total order); a NaN, for
+ * which Python's answer depends on the order of the scan, falls back to the ordered walk.
+ */
 function firstExtreme(m: VMap<number>, wantMin: boolean): string {
   let best: string | undefined;
   let bestV = 0;
+  let bestRank = 0;
+  let sawNaN = false;
+  m.forEachRanked((v, k, rank) => {
+    if (Number.isNaN(v)) sawNaN = true;
+    if (best === undefined || (wantMin ? v < bestV : v > bestV) || (v === bestV && rank < bestRank)) [best, bestV, bestRank] = [k, v, rank];
+  });
+  if (!sawNaN) return best ?? '';
+  best = undefined;
   for (const [k, v] of m) {
-    if (best === undefined || (wantMin ? v < bestV : v > bestV)) {
-      best = k;
-      bestV = v;
-    }
+    if (best === undefined || (wantMin ? v < bestV : v > bestV)) [best, bestV] = [k, v];
   }
   return best ?? '';
+}
+
+/** An absolute path with nothing pathlib would drop or keep differently: no '.', '..' or empty segment. */
+function isPlainAbsolute(p: string): boolean {
+  return p.startsWith('/') && !p.includes('//') && !p.includes('/.') && !p.endsWith('/');
 }
 
 function samePath(a: readonly string[], b: readonly string[]): boolean {

@@ -139,6 +139,11 @@ export class VMap<V> implements Iterable<[string, V]> {
     return this.entries()[Symbol.iterator]();
   }
 
+  /** Visits every entry with its insertion rank (in no particular order): order-aware scans without sorting. */
+  forEachRanked(fn: (value: V, key: string, rank: number) => void): void {
+    for (const [k, e] of this.m) fn(e.v, k, e.s);
+  }
+
   /** Does any entry satisfy `pred`? (any order) */
   some(pred: (value: V, key: string) => boolean): boolean {
     for (const [k, e] of this.m) if (pred(e.v, k)) return true;

@@ -137,3 +137,16 @@ test('save_top_k=-1 tracks best and k-th incrementally yet identically to a full
   assert.equal(state.kthBestModelPath, firstMax[0]);
   assert.equal(state.kthValue, Infinity, 'NaN is stored as +inf in min mode');
 });
+
+test("a NaN loaded from a state dict: best and k-th follow Python's sequential min()/max()", () => {
+  // Python: min over [a .5, b nan, c .2, d .3] keeps a, skips b (nan < .5 is False), takes c, keeps c
+  let [state] = init(parseConfig({ dirpath: '/d', monitor: 'm', save_top_k: 4, filename: '{epoch}' }), { cwd: '/' });
+  [state] = reduce(state, { type: 'setup', files: [] });
+  [state] = reduce(state, {
+    type: 'stateLoaded',
+    stateDict: { dirpath: '/d', best_model_path: '/d/a', best_model_score: 0.5, best_k_models: [['/d/a', 0.5], ['/d/b', NaN], ['/d/c', 0.2]], kth_best_model_path: '', kth_value: Infinity, last_model_path: '' },
+  });
+  [state] = reduce(state, { type: 'trainEpochEnded', view: { epoch: 3, globalStep: 9, metrics: { m: 0.3 } } });
+  assert.equal(state.bestModelPath, '/d/c');
+  assert.equal(state.kthBestModelPath, '/d/a');
+});
