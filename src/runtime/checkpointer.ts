@@ -22,12 +22,12 @@ import { exists, fileKey, listing, type FileEntry } from '../files.ts';
 import { isLocalPath, pyAbspath } from '../paths.ts';
 import { init, reduce, resolveCheckpointDir, resolveTrainer } from '../reduce.ts';
 import { lightningStateDict, type PolicyState } from '../state.ts';
-import { decodeState, encodeState } from '../stateCodec.ts';
+import { decodeState } from '../stateCodec.ts';
 import type { CheckpointStore, Payload } from '../../plugins/store.ts';
 import { CheckpointWriteError, describeCause, PolicyRaisedError, ResumeError, type EffectFailure } from './errors.ts';
 import { filesOf, keyOf, pathOf } from './keys.ts';
 import type { EffectOutcome, RuntimeObserver } from './observer.ts';
-import { decodeRecord, RECORD_FORMAT, recordInPayload, withRecord, type CheckpointRecord } from './record.ts';
+import { decodeRecord, makeRecord, recordInPayload, withRecord, type CheckpointRecord } from './record.ts';
 import { EffectWriter, type StorageEffect, type WriteJob } from './writer.ts';
 
 export type LogEffect = Extract<Effect, { type: 'log' }>;
@@ -305,19 +305,7 @@ export class Checkpointer {
     const pending = this.writer.pendingKeys();
     const removals = new Set(pending.removals);
     for (const e of effects) if (e.type === 'remove') removals.add(this.keyOf(e.path));
-    const view = 'view' in event && event.view ? event.view : { epoch: 0, globalStep: 0 };
-    return {
-      format: RECORD_FORMAT,
-      runId: this.runId,
-      seq,
-      key,
-      event: event.type,
-      epoch: view.epoch,
-      globalStep: view.globalStep,
-      state: encodeState(stateAfter),
-      pendingRemovals: [...removals],
-      pendingSaves: pending.saves.filter((k) => k !== key),
-    };
+    return makeRecord(this.runId, seq, event, key, stateAfter, { removals: [...removals], saves: pending.saves.filter((k) => k !== key) });
   }
 
   private throwIfFailed() {

@@ -10,8 +10,9 @@
  */
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
-import { describeErrors, type StateJson } from '../stateCodec.ts';
-import type { LoopEventType } from '../events.ts';
+import { describeErrors, encodeState, type StateJson } from '../stateCodec.ts';
+import type { LoopEvent, LoopEventType } from '../events.ts';
+import type { PolicyState } from '../state.ts';
 import type { Payload } from '../../plugins/store.ts';
 
 export const RECORD_FORMAT = 'ckpt-policy/record@1';
@@ -36,6 +37,30 @@ export interface CheckpointRecord {
   readonly pendingRemovals: readonly string[];
   /** other saves still being written when this checkpoint was captured */
   readonly pendingSaves: readonly string[];
+}
+
+/** The record of a checkpoint saved by the decision `seq` on `event`, with the policy state after it. */
+export function makeRecord(
+  runId: string,
+  seq: number,
+  event: LoopEvent,
+  key: string,
+  stateAfter: PolicyState,
+  pending: { readonly removals: readonly string[]; readonly saves: readonly string[] },
+): CheckpointRecord {
+  const view = 'view' in event && event.view ? event.view : { epoch: 0, globalStep: 0 };
+  return {
+    format: RECORD_FORMAT,
+    runId,
+    seq,
+    key,
+    event: event.type,
+    epoch: view.epoch,
+    globalStep: view.globalStep,
+    state: encodeState(stateAfter),
+    pendingRemovals: pending.removals,
+    pendingSaves: pending.saves,
+  };
 }
 
 const RecordCodec = t.type({

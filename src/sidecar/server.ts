@@ -26,7 +26,7 @@ import { explainEffect } from '../explain.ts';
 import { fileKey, listing } from '../files.ts';
 import { init, reduce } from '../reduce.ts';
 import { lightningStateDict, type PolicyState } from '../state.ts';
-import { decodeState, encodeState } from '../stateCodec.ts';
+import { decodeState } from '../stateCodec.ts';
 import type { CheckpointStore, Payload } from '../../plugins/store.ts';
 import { withDigests } from '../audit/digests.ts';
 import { combineObservers } from '../audit/observers.ts';
@@ -35,7 +35,7 @@ import { Checkpointer, type CaptureRequest } from '../runtime/checkpointer.ts';
 import { CheckpointWriteError, PolicyRaisedError, describeCause } from '../runtime/errors.ts';
 import { keyOf } from '../runtime/keys.ts';
 import type { Decision, EffectOutcome, RuntimeObserver } from '../runtime/observer.ts';
-import { decodeRecord, RECORD_FORMAT, type CheckpointRecord } from '../runtime/record.ts';
+import { decodeRecord, makeRecord, type CheckpointRecord } from '../runtime/record.ts';
 import { LineError, parseLine, type ControlMessage } from './protocol.ts';
 
 export interface ServeOptions {
@@ -298,19 +298,8 @@ class Session {
   }
 
   private recordOf(seq: number, ev: LoopEvent, key: string, effects: readonly Effect[], state: PolicyState): CheckpointRecord {
-    const view = 'view' in ev && ev.view ? ev.view : { epoch: 0, globalStep: 0 };
-    return {
-      format: RECORD_FORMAT,
-      runId: this.runId,
-      seq,
-      key,
-      event: ev.type,
-      epoch: view.epoch,
-      globalStep: view.globalStep,
-      state: encodeState(state),
-      pendingRemovals: effects.flatMap((e) => (e.type === 'remove' ? [this.keyFor(state, e.path)] : [])),
-      pendingSaves: [],
-    };
+    const removals = effects.flatMap((e) => (e.type === 'remove' ? [this.keyFor(state, e.path)] : []));
+    return makeRecord(this.runId, seq, ev, key, state, { removals, saves: [] });
   }
 
   private keyFor(state: PolicyState, path: string): string {
