@@ -46,9 +46,11 @@ function ancestors(key: string): string[] {
 }
 
 function withParents(tree: FileTree, key: string): FileTree {
+  if (!key.startsWith('/')) return tree;
+  // walk up only until a folder the model already has (its own parents were added with it)
   let t = tree;
-  for (const d of ancestors(key)) {
-    if (t.get(d)?.kind === 'dir') break; // its own parents were added with it
+  for (let d = pyDirname(key); d !== '' && d !== '/'; d = pyDirname(d)) {
+    if (t.get(d)?.kind === 'dir') break;
     t = t.set(d, DIR);
   }
   return t;

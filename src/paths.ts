@@ -58,8 +58,10 @@ export function pyAbspath(path: string, cwd: string): string {
 export function pyDirname(path: string): string {
   const i = path.lastIndexOf('/');
   if (i < 0) return '';
-  const head = path.slice(0, i + 1);
-  return /^\/+$/.test(head) ? head : head.replace(/\/+$/, '');
+  // drop the trailing slashes of the head, unless it is all slashes (the root)
+  let end = i;
+  while (end > 0 && path.charCodeAt(end - 1) === 47) end--;
+  return end === 0 ? path.slice(0, i + 1) : path.slice(0, end);
 }
 
 /** os.path.relpath(path, start) for POSIX. */
