@@ -69,15 +69,25 @@ const EVENT_CODECS = {
 
 export const EVENT_TYPES = Object.keys(EVENT_CODECS) as Array<LoopEvent['type']>;
 
+/** The event union as an io-ts type, told apart by `type`: an error names the member's own field. */
+export const LoopEventCodec = new t.Type<LoopEvent, unknown, unknown>(
+  'LoopEvent',
+  (u): u is LoopEvent => typeof u === 'object' && u !== null && EVENT_TYPES.some((k) => EVENT_CODECS[k].is(u)),
+  (u, c) => {
+    if (typeof u !== 'object' || u === null || Array.isArray(u)) return t.failure(u, c, 'an event must be a JSON object');
+    const type = (u as { type?: unknown }).type;
+    if (typeof type !== 'string' || !Object.hasOwn(EVENT_CODECS, type)) {
+      return t.failure(type, t.appendContext(c, 'type', t.string, type), `one of ${EVENT_TYPES.join(', ')}`);
+    }
+    return (EVENT_CODECS[type as keyof typeof EVENT_CODECS] as unknown as t.Decoder<unknown, LoopEvent>).validate(u, c);
+  },
+  (e) => encodeEvent(e),
+);
+
 /** Decodes one event; errors name the field path, the value found and what was expected. */
 export function decodeEvent(u: unknown): E.Either<string[], LoopEvent> {
   if (typeof u !== 'object' || u === null || Array.isArray(u)) return E.left([`an event must be a JSON object, got ${JSON.stringify(u)}`]);
-  const type = (u as { type?: unknown }).type;
-  if (typeof type !== 'string' || !(type in EVENT_CODECS)) {
-    return E.left([`type: got ${JSON.stringify(type)}, expected one of ${EVENT_TYPES.join(', ')}`]);
-  }
-  const codec = EVENT_CODECS[type as keyof typeof EVENT_CODECS] as unknown as t.Decoder<unknown, LoopEvent>;
-  return pipe(codec.decode(u), E.mapLeft(describeErrors));
+  return pipe(LoopEventCodec.decode(u), E.mapLeft(describeErrors));
 }
 
 /** The JSON form of an event: what decodeEvent reads back (NaN, infinities and -0 as strings). */

@@ -7,7 +7,7 @@
  * values for equality whatever order their keys were written in.
  */
 import { createHash } from 'node:crypto';
-import * as t from 'io-ts';
+import { jsonNumber } from '../stateCodec.ts';
 
 /** The text a record is written as (and hashed over). */
 export function encodeJson(value: unknown): string {
@@ -22,7 +22,7 @@ export function canonicalJson(value: unknown): string {
 function encode(value: unknown, sortKeys: boolean): string {
   switch (typeof value) {
     case 'number':
-      return JSON.stringify(encodeNumber(value));
+      return JSON.stringify(jsonNumber(value));
     case 'string':
     case 'boolean':
       return JSON.stringify(value);
@@ -40,39 +40,14 @@ function encode(value: unknown, sortKeys: boolean): string {
 }
 
 /** A number as the log writes it. */
-export function encodeNumber(x: number): number | string {
-  if (Number.isNaN(x)) return 'NaN';
-  if (x === Infinity) return 'Infinity';
-  if (x === -Infinity) return '-Infinity';
-  if (Object.is(x, -0)) return '-0';
-  return x;
-}
 
 export function sha256Hex(text: string | Uint8Array): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
 /** A number read back from the log: finite numbers as themselves, the rest from their strings. */
-export const LogNumber = new t.Type<number, number | string, unknown>(
-  'number',
-  (u): u is number => typeof u === 'number',
-  (u, c) => {
-    if (typeof u === 'number') return t.success(u);
-    switch (u) {
-      case 'NaN':
-        return t.success(NaN);
-      case 'Infinity':
-        return t.success(Infinity);
-      case '-Infinity':
-        return t.success(-Infinity);
-      case '-0':
-        return t.success(-0);
-      default:
-        return t.failure(u, c, 'a number (or "NaN", "Infinity", "-Infinity", "-0")');
-    }
-  },
-  encodeNumber,
-);
+/** Numbers in the log are the core's JSON numbers: NaN, infinities and -0 as strings. */
+export { JsonNumber as LogNumber } from '../stateCodec.ts';
 
 /** A record's line: its encoding with the hash of that encoding added as the last field. */
 export function sealRecord(body: object): { line: string; hash: string } {

@@ -6,6 +6,7 @@
  */
 import * as t from 'io-ts';
 import { LogNumber } from './canonical.ts';
+import { Nullable } from '../stateCodec.ts';
 
 const Num = LogNumber;
 
@@ -31,62 +32,8 @@ export function tagged<M extends Record<string, t.Mixed>>(name: string, tag: str
     },
   );
 }
-const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null]);
-const Stage = t.keyof({ fit: null, validate: null, test: null, predict: null });
-
-const View = t.intersection([
-  t.type({ epoch: Num, globalStep: Num }),
-  t.partial({
-    time: Num,
-    sanityChecking: t.boolean,
-    isLastBatch: t.boolean,
-    valLoopHasRun: t.boolean,
-    numValBatches: t.array(Num),
-    metrics: t.record(t.string, Num),
-  }),
-]);
-
-const Trainer = t.partial({
-  defaultRootDir: t.string,
-  loggers: t.array(t.type({ saveDir: Nullable(t.string), name: t.string, version: t.union([t.number, t.string]) })),
-  ckptPath: Nullable(t.string),
-  fastDevRun: t.union([t.boolean, t.number]),
-  stateFn: Stage,
-  automaticOptimization: t.boolean,
-  checkValEveryNEpoch: Nullable(Num),
-  valCheckInterval: Nullable(Num),
-  valCheckTimeInterval: Nullable(Num),
-  enableValidation: t.boolean,
-});
-
-const FileEntry = t.intersection([t.type({ path: t.string, kind: t.keyof({ file: null, dir: null, symlink: null }) }), t.partial({ target: t.string })]);
-
-const StateDict = t.intersection([
-  t.type({ best_model_score: Nullable(Num), best_model_path: t.string }),
-  t.partial({
-    monitor: Nullable(t.string),
-    current_score: Nullable(Num),
-    dirpath: Nullable(t.string),
-    best_k_models: t.array(t.tuple([t.string, Num])),
-    kth_best_model_path: t.string,
-    kth_value: Num,
-    last_model_path: t.string,
-  }),
-]);
-
-const Exception = t.type({ type: t.string, message: t.string });
-
-export const LoopEventCodec = tagged('LoopEvent', 'type', {
-  setup: t.intersection([t.type({ type: t.literal('setup') }), t.partial({ stage: Stage, trainer: Trainer, files: t.array(FileEntry), view: View })]),
-  stateLoaded: t.intersection([t.type({ type: t.literal('stateLoaded'), stateDict: StateDict }), t.partial({ view: View })]),
-  trainStarted: t.type({ type: t.literal('trainStarted'), view: View }),
-  trainBatchEnded: t.intersection([t.type({ type: t.literal('trainBatchEnded'), view: View }), t.partial({ batchIdx: Num })]),
-  validationEnded: t.type({ type: t.literal('validationEnded'), view: View }),
-  trainEpochEnded: t.type({ type: t.literal('trainEpochEnded'), view: View }),
-  trainEnded: t.type({ type: t.literal('trainEnded'), view: View }),
-  exceptionRaised: t.type({ type: t.literal('exceptionRaised'), exception: Exception, view: View }),
-  filesListed: t.type({ type: t.literal('filesListed'), files: t.array(FileEntry) }),
-});
+/** Loop events as the rest of the project reads them. */
+export { LoopEventCodec } from '../eventCodec.ts';
 
 const TriggerC = t.keyof({
   trainEpochEnd: null,
