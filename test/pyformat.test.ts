@@ -4,11 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { PyFormatError, formatValue, pyFloatRepr, pyStrListRepr, pyStrRepr, type PyValue } from '../src/format/pyformat.ts';
+import { decodePyValue, outcomeOf, pyformatFixture, type Outcome } from './helpers/pyformat-cases.ts';
 
-type Outcome = { readonly out: string } | { readonly error: { readonly type: string; readonly message: string } };
 type EncodedValue = { readonly type: 'float'; readonly value: string } | { readonly type: 'int'; readonly value: number };
 interface Fixture {
   readonly python: string;
@@ -16,26 +14,9 @@ interface Fixture {
   readonly strrepr: readonly { readonly string: string; readonly out: string }[];
 }
 
-const fixture = JSON.parse(
-  readFileSync(fileURLToPath(new URL('./fixtures/pyformat-cases.json', import.meta.url)), 'utf8'),
-) as Fixture;
+const fixture = pyformatFixture as Fixture;
 
-/** Floats are stored as Python repr() strings. */
-function decodeValue(v: EncodedValue): PyValue {
-  if (v.type === 'int') return v;
-  const special: Record<string, number> = { nan: NaN, inf: Infinity, '-inf': -Infinity };
-  return { type: 'float', value: special[v.value] ?? Number(v.value) };
-}
-
-/** Runs f and returns what happened in the fixture's shape. */
-function outcomeOf(f: () => string): Outcome {
-  try {
-    return { out: f() };
-  } catch (e) {
-    if (!(e instanceof PyFormatError)) throw e;
-    return { error: { type: e.pyType, message: e.message } };
-  }
-}
+const decodeValue = (v: EncodedValue): PyValue => decodePyValue(v.type, v.value);
 
 const float = (value: number): PyValue => ({ type: 'float', value });
 const int = (value: number): PyValue => ({ type: 'int', value });

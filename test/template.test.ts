@@ -4,12 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { PyFormatError, type PyValue } from '../src/format/pyformat.ts';
+import { decodePyValue, outcomeOf, pyformatFixture, type Outcome } from './helpers/pyformat-cases.ts';
 import { compileTemplate, formatCheckpointName, pyFormatMetrics, templateKeys, type NameOptions } from '../src/format/template.ts';
 
-type Outcome = { readonly out: string } | { readonly error: { readonly type: string; readonly message: string } };
 type EncodedMetric = readonly [name: string, type: 'float', value: string] | readonly [name: string, type: 'int', value: number];
 type TemplateCase = NameOptions & { readonly template: string | null; readonly metrics: number; readonly ver: number | null } & Outcome;
 interface Fixture {
@@ -18,28 +16,9 @@ interface Fixture {
   readonly metricSets: readonly (readonly EncodedMetric[])[];
 }
 
-const fixture = JSON.parse(
-  readFileSync(fileURLToPath(new URL('./fixtures/pyformat-cases.json', import.meta.url)), 'utf8'),
-) as Fixture;
+const fixture = pyformatFixture as Fixture;
 
-const special: Record<string, number> = { nan: NaN, inf: Infinity, '-inf': -Infinity };
-const metricSets = fixture.metricSets.map(
-  (set) =>
-    new Map<string, PyValue>(
-      set.map(([name, type, value]): [string, PyValue] =>
-        type === 'int' ? [name, { type, value }] : [name, { type, value: special[value] ?? Number(value) }],
-      ),
-    ),
-);
-
-function outcomeOf(f: () => string): Outcome {
-  try {
-    return { out: f() };
-  } catch (e) {
-    if (!(e instanceof PyFormatError)) throw e;
-    return { error: { type: e.pyType, message: e.message } };
-  }
-}
+const metricSets = fixture.metricSets.map((set) => new Map<string, PyValue>(set.map(([name, type, value]): [string, PyValue] => [name, decodePyValue(type, value)])));
 
 const expectedOf = (c: Outcome): Outcome => ('error' in c ? { error: c.error } : { out: c.out });
 
