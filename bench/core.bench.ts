@@ -4,9 +4,9 @@
  * cost per event does not grow with the number of kept checkpoints (k=-1 within 3x of k=1);
  * memory flat for small k.
  */
-import { parseConfig } from '../src/config.ts';
-import { init, reduce } from '../src/reduce.ts';
-import type { PolicyState } from '../src/state.ts';
+import { parseConfig } from '../src/core/config.ts';
+import { init, reduce } from '../src/core/reduce.ts';
+import type { PolicyState } from '../src/core/state.ts';
 import type { Row } from './run.ts';
 
 const N = 1_000_000;

@@ -7,7 +7,7 @@
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../src/config.ts';
+import { parseConfig } from '../src/core/config.ts';
 import { readCsvLog } from '../src/sources/csv.ts';
 import { runFactsFrom } from '../src/sources/loopFacts.ts';
 import { frameRecord } from '../src/sources/tfrecord.ts';

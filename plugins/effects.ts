@@ -3,9 +3,9 @@
  * anything after it, so the removal it would have caused never happens and the checkpoint it was
  * to replace (the best so far) stays.
  */
-import type { Effect } from '../src/effects.ts';
+import type { Effect } from '../src/core/effects.ts';
 import { keyForPath } from './keys.ts';
-import type { CheckpointStore, Payload } from './store.ts';
+import type { CheckpointStore, Payload } from '../src/core/store.ts';
 
 export interface CarriedOut {
   readonly effect: Effect;

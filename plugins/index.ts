@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { openFsStore } from './fs/index.ts';
 import { s3Store, type S3StoreOptions } from './s3/index.ts';
 import { parseS3Location } from './s3/location.ts';
-import { StoreError, type CheckpointStore } from './store.ts';
+import { StoreError, type CheckpointStore } from '../src/core/store.ts';
 import { tfjsMemoryStore } from './tfjs-memory/index.ts';
 
-export * from './store.ts';
+export * from '../src/core/store.ts';
 export { openFsStore } from './fs/index.ts';
 export { s3Store, createS3Client, parseS3Location, formatS3Location, type S3StoreOptions, type S3ClientOptions, type S3Location } from './s3/index.ts';
 export { tfjsMemoryStore } from './tfjs-memory/index.ts';

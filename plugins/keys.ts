@@ -2,7 +2,7 @@
  * Checkpoint keys, shared by every plugin so that all stores accept and refuse the same keys and
  * list them in the same order.
  */
-import { StoreError } from './store.ts';
+import { StoreError } from '../src/core/store.ts';
 
 /** Temporaries the fs plugin writes before renaming into place: `.<name>.ckpt-tmp-<pid>-<hex>`. */
 export const TEMP_MARKER = '.ckpt-tmp-';

@@ -34,9 +34,9 @@ import {
   type PolicyConfig,
   type PolicyState,
   type TrainerFacts,
-} from '../src/index.ts';
-import { fileKey } from '../src/files.ts';
-import { pyJoin } from '../src/paths.ts';
+} from '../src/core/index.ts';
+import { fileKey } from '../src/core/files.ts';
+import { pyJoin } from '../src/core/paths.ts';
 
 // Show the failing assertion itself next to fast-check's seed, path and counterexample.
 fc.configureGlobal({ ...fc.readConfigureGlobal(), includeErrorInReport: true });

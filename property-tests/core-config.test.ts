@@ -12,8 +12,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeConfig, DEFAULTS, init, OPTION_NAMES, PolicyConfigCodec, reduce, type LoopEvent, type PolicyConfig } from '../src/index.ts';
-import { pyAbspath, pyJoin, pyNormpath } from '../src/paths.ts';
+import { decodeConfig, DEFAULTS, init, OPTION_NAMES, PolicyConfigCodec, reduce, type LoopEvent, type PolicyConfig } from '../src/core/index.ts';
+import { pyAbspath, pyJoin, pyNormpath } from '../src/core/paths.ts';
 import { configArb, ENV, optionsArb, runs, type RawOptions } from './arbitraries.ts';
 
 /** Lightning's keyword name in camelCase: save_top_k -> saveTopK, CHECKPOINT_JOIN_CHAR -> checkpointJoinChar. */

@@ -7,9 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { pyAbspath, isLocalPath } from '../src/paths.ts';
-import { exists } from '../src/files.ts';
-import type { Effect, LoopEvent, PolicyState } from '../src/index.ts';
+import { pyAbspath, isLocalPath } from '../src/core/paths.ts';
+import { exists } from '../src/core/files.ts';
+import type { Effect, LoopEvent, PolicyState } from '../src/core/index.ts';
 import { CWD, keyOf, REGRESSIONS, runs, runScenario, scenarioArb, type Run, type Scenario } from './arbitraries.ts';
 
 type Written = Extract<Effect, { type: 'save' | 'link' }>;

@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { encodeState, init, reduce } from '../src/index.ts';
+import { encodeState, init, reduce } from '../src/core/index.ts';
 import { deepFreeze, ENV, REGRESSIONS, runs, runScenario, scenarioArb, type Run, type Scenario } from './arbitraries.ts';
 
 const enc = (s: Parameters<typeof encodeState>[0]) => JSON.stringify(encodeState(s));

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeState, encodeState, reduce, type Effect, type PolicyState } from '../src/index.ts';
+import { decodeState, encodeState, reduce, type Effect, type PolicyState } from '../src/core/index.ts';
 import { churnScenarioArb, REGRESSIONS, runs, runScenario, scenarioArb, type Scenario } from './arbitraries.ts';
 
 /** The general scenarios, with more file churn (the file model growing and shrinking). */

@@ -11,11 +11,11 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openFsStore } from '../plugins/fs/index.ts';
-import type { CheckpointStore } from '../plugins/store.ts';
-import { parseConfig } from '../src/config.ts';
-import { fileKey, listing } from '../src/files.ts';
-import { fitEvents } from '../src/loop.ts';
-import { init, reduce } from '../src/reduce.ts';
+import type { CheckpointStore } from '../src/core/store.ts';
+import { parseConfig } from '../src/core/config.ts';
+import { fileKey, listing } from '../src/core/files.ts';
+import { fitEvents } from '../src/core/loop.ts';
+import { init, reduce } from '../src/core/reduce.ts';
 import { Checkpointer } from '../src/runtime/index.ts';
 import { runs } from './arbitraries.ts';
 

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
-import { VMap } from '../src/vmap.ts';
+import { VMap } from '../src/core/vmap.ts';
 
 type Model = ReadonlyArray<readonly [string, number]>;
 const mset = (m: Model, k: string, v: number): Model => (m.some(([x]) => x === k) ? m.map(([x, y]) => [x, x === k ? v : y] as const) : [...m, [k, v] as const]);

@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeConfig, type PolicyConfig } from './config.ts';
+import { decodeConfig, type PolicyConfig } from './core/config.ts';
 import { parseStructured, type StructuredText, type TextIssue } from './sources/structuredText.ts';
 
 export interface Policy {

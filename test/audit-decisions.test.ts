@@ -10,12 +10,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeOptions, validateConfig } from '../src/config.ts';
+import { decodeOptions, validateConfig } from '../src/core/config.ts';
 import { parseScenarios, type THook, type TScenario } from '../src/conformance/trace.ts';
 import { applyEffects, preexistingTree, ROOT, traceEvent } from '../src/conformance/replay.ts';
-import type { LoopEvent } from '../src/events.ts';
-import { init, reduce } from '../src/reduce.ts';
-import { parseConfig } from '../src/config.ts';
+import type { LoopEvent } from '../src/core/events.ts';
+import { init, reduce } from '../src/core/reduce.ts';
+import { parseConfig } from '../src/core/config.ts';
 import { classify, type Note } from '../src/audit/decisions.ts';
 import { explainNote } from '../src/audit/explain.ts';
 

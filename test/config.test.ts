@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
 import { parse as parseYaml } from 'yaml';
-import { decodeConfig, DEFAULTS, parseConfig, PolicyConfigCodec, stateKey, ConfigError } from '../src/config.ts';
+import { decodeConfig, DEFAULTS, parseConfig, PolicyConfigCodec, stateKey, ConfigError } from '../src/core/config.ts';
 
 const issuesOf = (input: unknown) => {
   const r = decodeConfig(input);

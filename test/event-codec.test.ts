@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeEvent, encodeEvent } from '../src/eventCodec.ts';
-import { fitEvents } from '../src/loop.ts';
+import { decodeEvent, encodeEvent } from '../src/core/eventCodec.ts';
+import { fitEvents } from '../src/core/loop.ts';
 
 test('every event of a run survives JSON text, NaN and infinities included', () => {
   const vals = [0.5, NaN, Infinity, -Infinity];

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { openFsStore, openStore, StoreError, bytesPayload, carryOut, type Payload } from '../plugins/index.ts';
-import type { Effect, Reason } from '../src/effects.ts';
+import type { Effect, Reason } from '../src/core/effects.ts';
 
 const bytes = (s: string | number[]) => bytesPayload(typeof s === 'string' ? new TextEncoder().encode(s) : Uint8Array.from(s));
 const text = (p: Payload) => (p.kind === 'bytes' ? new TextDecoder().decode(p.data) : assert.fail('expected bytes'));

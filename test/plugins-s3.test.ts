@@ -8,7 +8,7 @@ import { inspect } from 'node:util';
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import * as tf from '@tensorflow/tfjs';
 import { s3Store, openStore, StoreError, bytesPayload, captureTfjsModel, loadTfjsModel, carryOut, type CheckpointStore, type Payload, type S3StoreOptions } from '../plugins/index.ts';
-import type { Effect, Reason } from '../src/effects.ts';
+import type { Effect, Reason } from '../src/core/effects.ts';
 import { startS3Server, s3SkipReason, TEST_SECRET_KEY, TEST_ACCESS_KEY, type S3TestServer } from './helpers/s3-server.ts';
 import { startFaultProxy, op, s3Operation, type FaultProxy, type FaultAction } from './helpers/fault-proxy.ts';
 

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PyFormatError, formatValue, pyFloatRepr, pyStrListRepr, pyStrRepr, type PyValue } from '../src/format/pyformat.ts';
+import { PyFormatError, formatValue, pyFloatRepr, pyStrListRepr, pyStrRepr, type PyValue } from '../src/core/format/pyformat.ts';
 import { decodePyValue, outcomeOf, pyformatFixture, type Outcome } from './helpers/pyformat-cases.ts';
 
 type EncodedValue = { readonly type: 'float'; readonly value: string } | { readonly type: 'int'; readonly value: number };

@@ -4,12 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../src/config.ts';
-import type { Effect } from '../src/effects.ts';
-import type { LoopEvent } from '../src/events.ts';
-import { fitEvents } from '../src/loop.ts';
-import { init, reduce } from '../src/reduce.ts';
-import type { PolicyState } from '../src/state.ts';
+import { parseConfig } from '../src/core/config.ts';
+import type { Effect } from '../src/core/effects.ts';
+import type { LoopEvent } from '../src/core/events.ts';
+import { fitEvents } from '../src/core/loop.ts';
+import { init, reduce } from '../src/core/reduce.ts';
+import type { PolicyState } from '../src/core/state.ts';
 
 function run(options: Record<string, unknown>, events: Iterable<LoopEvent>, cwd = '/work') {
   let [state, effects] = init(parseConfig(options), { cwd });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { parseConfig } from '../src/config.ts';
+import { parseConfig } from '../src/core/config.ts';
 import { loadLightningRun, runFactsOf } from '../src/simulate/lightningRun.ts';
 import { simulate, type SimulationResult } from '../src/simulate/run.ts';
 import { COLORS, renderChartSvg } from '../src/report/chart.ts';

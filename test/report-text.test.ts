@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
-import { parseConfig } from '../src/config.ts';
+import { parseConfig } from '../src/core/config.ts';
 import { runFactsFrom } from '../src/sources/loopFacts.ts';
 import { openLog } from '../src/sources/open.ts';
 import { simulate, type SimulationResult } from '../src/simulate/run.ts';

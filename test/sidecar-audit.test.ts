@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { readRecords, rechain, writeRecords, type Rec } from './helpers/decision-log.ts';
-import { encodeEvent } from '../src/eventCodec.ts';
-import type { LoopEvent } from '../src/events.ts';
-import { fitEvents } from '../src/loop.ts';
+import { encodeEvent } from '../src/core/eventCodec.ts';
+import type { LoopEvent } from '../src/core/events.ts';
+import { fitEvents } from '../src/core/loop.ts';
 
 const CLI = fileURLToPath(new URL('../bin/ckpt.js', import.meta.url));
 

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
-import { parseConfig } from '../src/config.ts';
-import { decodeEvent } from '../src/eventCodec.ts';
-import { fileKey, listing } from '../src/files.ts';
-import { init, reduce } from '../src/reduce.ts';
+import { parseConfig } from '../src/core/config.ts';
+import { decodeEvent } from '../src/core/eventCodec.ts';
+import { fileKey, listing } from '../src/core/files.ts';
+import { init, reduce } from '../src/core/reduce.ts';
 
 const CLIENT = fileURLToPath(new URL('../examples/python/sidecar_client.py', import.meta.url));
 const OPTIONS = { monitor: 'val_loss', mode: 'min', save_top_k: 2, save_last: true, filename: '{epoch}-{val_loss:.4f}' }; // as in the client

@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { encodeEvent } from '../src/eventCodec.ts';
-import { fitEvents } from '../src/loop.ts';
-import { parseConfig } from '../src/config.ts';
-import { init, reduce } from '../src/reduce.ts';
-import type { Effect } from '../src/effects.ts';
+import { encodeEvent } from '../src/core/eventCodec.ts';
+import { fitEvents } from '../src/core/loop.ts';
+import { parseConfig } from '../src/core/config.ts';
+import { init, reduce } from '../src/core/reduce.ts';
+import type { Effect } from '../src/core/effects.ts';
 
 const CLI = fileURLToPath(new URL('../bin/ckpt.js', import.meta.url));
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
-import { parseConfig } from '../src/config.ts';
+import { parseConfig } from '../src/core/config.ts';
 import { runFactsFrom } from '../src/sources/loopFacts.ts';
 import { openLog } from '../src/sources/open.ts';
 import { simulate, type MetricChoice, type PolicyResult } from '../src/simulate/run.ts';

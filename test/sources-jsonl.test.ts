@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeLoopEvent, encodeLoopEvent, readJsonlEvents, type LineEvent } from '../src/sources/jsonl.ts';
-import { fitEvents } from '../src/loop.ts';
+import { fitEvents } from '../src/core/loop.ts';
 import { SourceError } from '../src/sources/records.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ckpt-jsonl-'));

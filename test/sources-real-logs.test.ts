@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig } from '../src/config.ts';
+import { parseConfig } from '../src/core/config.ts';
 import { readCsvLog } from '../src/sources/csv.ts';
 import { openLog } from '../src/sources/open.ts';
 import { simulate, type PolicyResult } from '../src/simulate/run.ts';

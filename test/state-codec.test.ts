@@ -2,11 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
-import { parseConfig } from '../src/config.ts';
-import { fitEvents } from '../src/loop.ts';
-import { init, reduce } from '../src/reduce.ts';
-import { decodeState, encodeState, StateCodec } from '../src/stateCodec.ts';
-import { lightningStateDict } from '../src/state.ts';
+import { parseConfig } from '../src/core/config.ts';
+import { fitEvents } from '../src/core/loop.ts';
+import { init, reduce } from '../src/core/reduce.ts';
+import { decodeState, encodeState, StateCodec } from '../src/core/stateCodec.ts';
+import { lightningStateDict } from '../src/core/state.ts';
 
 function stateAfter(n: number) {
   const values = [0.5, NaN, 0.25, Infinity, 0.125, 0.3];

@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PyFormatError, type PyValue } from '../src/format/pyformat.ts';
+import { PyFormatError, type PyValue } from '../src/core/format/pyformat.ts';
 import { decodePyValue, outcomeOf, pyformatFixture, type Outcome } from './helpers/pyformat-cases.ts';
-import { compileTemplate, formatCheckpointName, pyFormatMetrics, templateKeys, type NameOptions } from '../src/format/template.ts';
+import { compileTemplate, formatCheckpointName, pyFormatMetrics, templateKeys, type NameOptions } from '../src/core/format/template.ts';
 
 type EncodedMetric = readonly [name: string, type: 'float', value: string] | readonly [name: string, type: 'int', value: number];
 type TemplateCase = NameOptions & { readonly template: string | null; readonly metrics: number; readonly ver: number | null } & Outcome;

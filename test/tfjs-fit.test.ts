@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { openFsStore } from '../plugins/fs/index.ts';
-import { parseConfig, type CheckpointOptions } from '../src/config.ts';
-import { listing, fileKey } from '../src/files.ts';
-import { fitEvents } from '../src/loop.ts';
-import { init, reduce } from '../src/reduce.ts';
+import { parseConfig, type CheckpointOptions } from '../src/core/config.ts';
+import { listing, fileKey } from '../src/core/files.ts';
+import { fitEvents } from '../src/core/loop.ts';
+import { init, reduce } from '../src/core/reduce.ts';
 import { ModelCheckpoint } from '../src/tfjs/index.ts';
 
 tf.env().set('PROD', true);

@@ -8,7 +8,7 @@
  * payloads carry the resume record themselves (tfjs payloads get it automatically).
  */
 import { openStore } from '../../plugins/index.ts';
-import { Checkpointer, type CaptureRequest } from '../../src/index.ts';
+import { Checkpointer, type CaptureRequest } from '../../src/runtime/index.ts';
 
 const dir = process.argv[2] ?? 'checkpoints';
 let weights = [0.9, -0.4, 0.2];

@@ -1,5 +1,5 @@
 /** errno -> StoreError, naming the key, the path and the cause in words. */
-import { StoreError, type StoreErrorCode } from '../store.ts';
+import { StoreError, type StoreErrorCode } from '../../src/core/store.ts';
 
 const CAUSES: Record<string, string> = {
   ENOSPC: 'no space left on device',

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, relative, resolve as resolvePath, sep } from 'node:path';
 import { checkKey, checkPrefix, compareKeys, temporaryOwner } from '../keys.ts';
 import { bytesToPayload, payloadToBytes } from '../payload/codec.ts';
-import { StoreError, type CheckpointStore, type StoredEntry } from '../store.ts';
+import { StoreError, type CheckpointStore, type StoredEntry } from '../../src/core/store.ts';
 import { cleanTemporaries, fsyncDir, replaceAtomically, temporaryName } from './atomic.ts';
 import { errnoOf, fsError } from './errors.ts';
 

@@ -4,7 +4,7 @@
  * a file that starts with the container magic is a tfjs checkpoint (so a container written by
  * another process reads back as tfjs too).
  */
-import { StoreError, type Payload } from '../store.ts';
+import { StoreError, type Payload } from '../../src/core/store.ts';
 import { ContainerError, decodeTfjsCheckpoint, encodeTfjsCheckpoint, isTfjsContainer, joinWeightData } from './container.ts';
 
 export function payloadToBytes(payload: Payload): Uint8Array {

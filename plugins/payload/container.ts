@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TfjsArtifacts } from '../store.ts';
+import type { TfjsArtifacts } from '../../src/core/store.ts';
 
 export const CONTAINER_MAGIC = Uint8Array.of(0x89, 0x54, 0x46, 0x4a, 0x53, 0x0d, 0x0a, 0x1a);
 export const CONTAINER_VERSION = 1;

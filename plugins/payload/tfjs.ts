@@ -3,7 +3,7 @@
  * (tfjs' serialisation, so tfjs' loaders read it back), and loaded back into a model.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Payload, TfjsArtifacts } from '../store.ts';
+import type { Payload, TfjsArtifacts } from '../../src/core/store.ts';
 import { joinWeightData } from './container.ts';
 
 export { bytesPayload, bytesPayloadFromFile } from './bytes.ts';

@@ -3,7 +3,7 @@
  * name, HTTP status and server message, known secrets are masked, and the SDK error object (which
  * holds the request, signing headers included) is not kept as the cause.
  */
-import { StoreError, type StoreErrorCode } from '../store.ts';
+import { StoreError, type StoreErrorCode } from '../../src/core/store.ts';
 
 export interface SdkErrorLike {
   name?: string;

@@ -22,7 +22,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { checkKey, checkPrefix, compareKeys } from '../keys.ts';
 import { bytesToPayload, payloadToBytes } from '../payload/codec.ts';
-import { StoreError, type CheckpointStore, type StoredEntry } from '../store.ts';
+import { StoreError, type CheckpointStore, type StoredEntry } from '../../src/core/store.ts';
 import { createS3Client, DEFAULT_MAX_ATTEMPTS, secretsOf, type S3ClientOptions } from './client.ts';
 import { isNotFound, s3Error, type SdkErrorLike } from './errors.ts';
 import { checkBucket, formatS3Location, normalizePrefix } from './location.ts';

@@ -1,5 +1,5 @@
 /** `s3://bucket/prefix` as users write it. */
-import { StoreError } from '../store.ts';
+import { StoreError } from '../../src/core/store.ts';
 
 export interface S3Location {
   readonly bucket: string;

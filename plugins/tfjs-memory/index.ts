@@ -6,7 +6,7 @@
  */
 import { checkKey, checkPrefix, compareKeys, relativeLinkText, resolveLinkText } from '../keys.ts';
 import { clonePayload, payloadBytes } from '../payload/codec.ts';
-import { StoreError, type CheckpointStore, type Payload, type StoredEntry } from '../store.ts';
+import { StoreError, type CheckpointStore, type Payload, type StoredEntry } from '../../src/core/store.ts';
 
 type Entry =
   | { readonly kind: 'file'; readonly payload: Payload; readonly size: number }

@@ -7,7 +7,7 @@
  * values for equality whatever order their keys were written in.
  */
 import { createHash } from 'node:crypto';
-import { jsonNumber } from '../stateCodec.ts';
+import { jsonNumber } from '../core/stateCodec.ts';
 
 /** The text a record is written as (and hashed over). */
 export function encodeJson(value: unknown): string {
@@ -47,7 +47,7 @@ export function sha256Hex(text: string | Uint8Array): string {
 
 /** A number read back from the log: finite numbers as themselves, the rest from their strings. */
 /** Numbers in the log are the core's JSON numbers: NaN, infinities and -0 as strings. */
-export { JsonNumber as LogNumber } from '../stateCodec.ts';
+export { JsonNumber as LogNumber } from '../core/stateCodec.ts';
 
 /** A record's line: its encoding with the hash of that encoding added as the last field. */
 export function sealRecord(body: object): { line: string; hash: string } {

@@ -6,7 +6,7 @@
  */
 import * as t from 'io-ts';
 import { LogNumber } from './canonical.ts';
-import { Nullable } from '../stateCodec.ts';
+import { Nullable } from '../core/stateCodec.ts';
 
 const Num = LogNumber;
 
@@ -33,7 +33,7 @@ export function tagged<M extends Record<string, t.Mixed>>(name: string, tag: str
   );
 }
 /** Loop events as the rest of the project reads them. */
-export { LoopEventCodec } from '../eventCodec.ts';
+export { LoopEventCodec } from '../core/eventCodec.ts';
 
 const TriggerC = t.keyof({
   trainEpochEnd: null,

@@ -8,14 +8,14 @@
  * The rules are Lightning 2.6's as written in src/reduce.ts (same order, same conditions); this
  * module reads the same config and state fields and never calls the reducer.
  */
-import { triggers } from '../config.ts';
-import type { Effect, Trigger } from '../effects.ts';
-import type { LoopEvent, LoopView } from '../events.ts';
-import { formatCheckpointName } from '../format/template.ts';
-import type { PyValue } from '../format/pyformat.ts';
-import { pyJoin } from '../paths.ts';
-import type { PolicyState, ResolvedTrainer } from '../state.ts';
-import { sum, toInt32 } from '../reduce.ts';
+import { triggers } from '../core/config.ts';
+import type { Effect, Trigger } from '../core/effects.ts';
+import type { LoopEvent, LoopView } from '../core/events.ts';
+import { formatCheckpointName } from '../core/format/template.ts';
+import type { PyValue } from '../core/format/pyformat.ts';
+import { pyJoin } from '../core/paths.ts';
+import type { PolicyState, ResolvedTrainer } from '../core/state.ts';
+import { sum, toInt32 } from '../core/reduce.ts';
 
 /** Why a hook skipped saving (Lightning's `_should_skip_saving_checkpoint`, first cause that holds). */
 export type SkipCause = 'fastDevRun' | 'notFitting' | 'sanityCheck' | 'sameGlobalStep';

@@ -4,7 +4,7 @@
  * adds them to the save's outcome record.
  */
 import { payloadToBytes } from '../../plugins/payload/codec.ts';
-import type { CheckpointStore, Payload } from '../../plugins/store.ts';
+import type { CheckpointStore, Payload } from '../core/store.ts';
 import { sha256Hex } from './canonical.ts';
 import type { Digest } from './writer.ts';
 

@@ -3,11 +3,11 @@
  * (a decision log): for recording a log from events without a live loop (`ckpt explain` on an
  * event file, simulations, tests).
  */
-import type { PolicyConfig } from '../config.ts';
-import type { Effect } from '../effects.ts';
-import type { LoopEvent } from '../events.ts';
-import { init, reduce } from '../reduce.ts';
-import type { PolicyState } from '../state.ts';
+import type { PolicyConfig } from '../core/config.ts';
+import type { Effect } from '../core/effects.ts';
+import type { LoopEvent } from '../core/events.ts';
+import { init, reduce } from '../core/reduce.ts';
+import type { PolicyState } from '../core/state.ts';
 import type { EffectOutcome, RuntimeObserver } from '../runtime/observer.ts';
 
 export interface DriveOptions {

@@ -3,10 +3,10 @@
  * top 3 (3rd best 0.398); nothing saved") and for whole decision-log records, next to
  * src/explain.ts's sentences for effects.
  */
-import { DEFAULTS, PolicyConfigCodec } from '../config.ts';
-import type { Effect, Trigger } from '../effects.ts';
-import { explainEffect } from '../explain.ts';
-import type { LoopEvent } from '../events.ts';
+import { DEFAULTS, PolicyConfigCodec } from '../core/config.ts';
+import type { Effect, Trigger } from '../core/effects.ts';
+import { explainEffect } from '../core/explain.ts';
+import type { LoopEvent } from '../core/events.ts';
 import type { NotDue, Note, NoteKind } from './decisions.ts';
 import type { LogRecord } from './format.ts';
 

@@ -4,9 +4,9 @@
  * turn, a batch with no trigger due) are hidden unless `all` is set; the count of hidden lines
  * is reported at the end.
  */
-import type { PolicyConfig } from '../config.ts';
-import type { LoopEvent } from '../events.ts';
-import { init, reduce } from '../reduce.ts';
+import type { PolicyConfig } from '../core/config.ts';
+import type { LoopEvent } from '../core/events.ts';
+import { init, reduce } from '../core/reduce.ts';
 import { classify } from './decisions.ts';
 import { explainDecision, explainRecord, type ExplainOptions } from './explain.ts';
 import { readLog, type LogSource } from './reader.ts';

@@ -7,9 +7,9 @@
  */
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
-import type { Effect } from '../effects.ts';
-import type { LoopEvent } from '../events.ts';
-import { describeErrors, type StateJson } from '../stateCodec.ts';
+import type { Effect } from '../core/effects.ts';
+import type { LoopEvent } from '../core/events.ts';
+import { describeErrors, type StateJson } from '../core/stateCodec.ts';
 import { LogNumber } from './canonical.ts';
 import { EffectCodec, LoopEventCodec, NoteCodec, tagged } from './codecs.ts';
 import type { Note } from './decisions.ts';

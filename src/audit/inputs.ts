@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { parse as parseYaml } from 'yaml';
-import { decodeConfig, type PolicyConfig } from '../config.ts';
+import { decodeConfig, type PolicyConfig } from '../core/config.ts';
 import { openStore } from '../../plugins/index.ts';
 import { payloadToBytes } from '../../plugins/payload/codec.ts';
 import type { LogSource } from './reader.ts';

@@ -14,10 +14,10 @@
  */
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { triggers, type PolicyConfig } from '../config.ts';
-import type { LoopEvent, LoggerFacts } from '../events.ts';
-import { templateKeys } from '../format/template.ts';
-import { reduce } from '../reduce.ts';
+import { triggers, type PolicyConfig } from '../core/config.ts';
+import type { LoopEvent, LoggerFacts } from '../core/events.ts';
+import { templateKeys } from '../core/format/template.ts';
+import { reduce } from '../core/reduce.ts';
 import { DEFAULT_RUN, fitFacts, type RunFacts } from '../sources/loopFacts.ts';
 import { loggerOfDir, readRecords, type FitLog } from '../sources/open.ts';
 import { LoopReconstructor, type TimelineItem } from '../sources/reconstruct.ts';

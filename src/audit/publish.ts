@@ -4,7 +4,7 @@
  * Readers take `s3://bucket/prefix/decisions.jsonl` directly.
  */
 import { readFile } from 'node:fs/promises';
-import type { CheckpointStore } from '../../plugins/store.ts';
+import type { CheckpointStore } from '../core/store.ts';
 
 export const DEFAULT_LOG_KEY = 'decisions.jsonl';
 

@@ -7,12 +7,12 @@
  */
 import { existsSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeConfig, PolicyConfigCodec, type PolicyConfig } from '../config.ts';
-import type { Effect } from '../effects.ts';
-import type { LoopEvent } from '../events.ts';
-import { init, reduce } from '../reduce.ts';
-import type { PolicyState } from '../state.ts';
-import { decodeState, encodeState } from '../stateCodec.ts';
+import { decodeConfig, PolicyConfigCodec, type PolicyConfig } from '../core/config.ts';
+import type { Effect } from '../core/effects.ts';
+import type { LoopEvent } from '../core/events.ts';
+import { init, reduce } from '../core/reduce.ts';
+import type { PolicyState } from '../core/state.ts';
+import { decodeState, encodeState } from '../core/stateCodec.ts';
 import { canonicalJson } from './canonical.ts';
 import { classify } from './decisions.ts';
 import { stateJsonOf, type LogRecord } from './format.ts';

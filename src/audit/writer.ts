@@ -6,12 +6,12 @@
  * chain (a torn last line is cut off first and counted in the new head).
  */
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
-import { PolicyConfigCodec, type PolicyConfig } from '../config.ts';
-import type { Effect } from '../effects.ts';
-import type { LoopEvent } from '../events.ts';
-import { init } from '../reduce.ts';
-import type { PolicyState } from '../state.ts';
-import { encodeState } from '../stateCodec.ts';
+import { PolicyConfigCodec, type PolicyConfig } from '../core/config.ts';
+import type { Effect } from '../core/effects.ts';
+import type { LoopEvent } from '../core/events.ts';
+import { init } from '../core/reduce.ts';
+import type { PolicyState } from '../core/state.ts';
+import { encodeState } from '../core/stateCodec.ts';
 import { keyOf } from '../runtime/keys.ts';
 import type { Decision, EffectSettlement, RuntimeObserver } from '../runtime/observer.ts';
 import { canonicalJson, sealRecord } from './canonical.ts';

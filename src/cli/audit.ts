@@ -20,7 +20,7 @@ import { readJsonlEvents } from '../sources/jsonl.ts';
 import { parseTrainerText, type RunFacts } from '../sources/loopFacts.ts';
 import { openLog, type FitLog } from '../sources/open.ts';
 import { issueText } from '../sources/structuredText.ts';
-import type { LoopEvent } from '../events.ts';
+import type { LoopEvent } from '../core/events.ts';
 
 const say = (line: string) => console.log(line);
 

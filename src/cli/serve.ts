@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import * as E from 'fp-ts/lib/Either.js';
 import { openDecisionLog, type DecisionLog } from '../audit/writer.ts';
-import { decodeConfig } from '../config.ts';
+import { decodeConfig } from '../core/config.ts';
 import { serve } from '../sidecar/server.ts';
 import { STORE_MODE } from '../sidecar/stores.ts';
 

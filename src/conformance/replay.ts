@@ -5,13 +5,13 @@
  * scenario root at a virtual absolute path.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeOptions, stateKey, validateConfig, triggers, type PolicyConfig } from '../config.ts';
-import type { Effect } from '../effects.ts';
-import type { LoopEvent, LoopView, TrainerFacts } from '../events.ts';
-import { fileKey, listing, removePath, treeFromListing, writeFile, writeSymlink, type FileTree } from '../files.ts';
-import { isLocalPath, pyJoin, pyNormpath, pyRelpath } from '../paths.ts';
-import { init, reduce } from '../reduce.ts';
-import type { PolicyState } from '../state.ts';
+import { decodeOptions, stateKey, validateConfig, triggers, type PolicyConfig } from '../core/config.ts';
+import type { Effect } from '../core/effects.ts';
+import type { LoopEvent, LoopView, TrainerFacts } from '../core/events.ts';
+import { fileKey, listing, removePath, treeFromListing, writeFile, writeSymlink, type FileTree } from '../core/files.ts';
+import { isLocalPath, pyJoin, pyNormpath, pyRelpath } from '../core/paths.ts';
+import { init, reduce } from '../core/reduce.ts';
+import type { PolicyState } from '../core/state.ts';
 import { num, type THook, type TInternal, type TMessage, type TOp, type TPhase, type TScenario, type TState, type TTrainerStatic } from './trace.ts';
 
 /** Where the scenario root lives in the virtual filesystem. */

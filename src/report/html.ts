@@ -3,7 +3,7 @@
  * the chart, the figures side by side, the files each policy keeps, what the log could not
  * determine, and every decision.
  */
-import { explainReason } from '../explain.ts';
+import { explainReason } from '../core/explain.ts';
 import { formatBytes } from '../simulate/size.ts';
 import type { PolicyResult, SimulationResult } from '../simulate/run.ts';
 import { COLORS, renderChartSvg } from './chart.ts';

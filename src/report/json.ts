@@ -2,8 +2,8 @@
  * `--format json`: one object with a `policies` array. Non-finite numbers are written as the
  * strings "NaN", "Infinity" and "-Infinity" (as in the project's JSONL events).
  */
-import { OPTION_NAMES, PolicyConfigCodec } from '../config.ts';
-import { explainReason } from '../explain.ts';
+import { OPTION_NAMES, PolicyConfigCodec } from '../core/config.ts';
+import { explainReason } from '../core/explain.ts';
 import type { PolicyResult, SimulationResult } from '../simulate/run.ts';
 
 /** A JSON-safe number. */

@@ -3,7 +3,7 @@
  * its reason, the files kept and the figures; `compare` puts the figures side by side.
  */
 import Table from 'cli-table3';
-import { explainReason } from '../explain.ts';
+import { explainReason } from '../core/explain.ts';
 import { formatBytes } from '../simulate/size.ts';
 import type { PolicyResult, SimulationResult } from '../simulate/run.ts';
 

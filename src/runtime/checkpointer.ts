@@ -15,15 +15,15 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { stringify as yamlStringify } from 'yaml';
-import { parseConfig, PolicyConfigCodec, stateKey, type CheckpointOptions, type PolicyConfig } from '../config.ts';
-import type { Effect, LogLevel } from '../effects.ts';
-import type { Exception, LoopEvent, LoopView, TrainerFacts } from '../events.ts';
-import { exists, fileKey, listing, type FileEntry } from '../files.ts';
-import { isLocalPath, pyAbspath } from '../paths.ts';
-import { init, reduce, resolveCheckpointDir, resolveTrainer } from '../reduce.ts';
-import { lightningStateDict, type PolicyState } from '../state.ts';
-import { decodeState } from '../stateCodec.ts';
-import type { CheckpointStore, Payload } from '../../plugins/store.ts';
+import { parseConfig, PolicyConfigCodec, stateKey, type CheckpointOptions, type PolicyConfig } from '../core/config.ts';
+import type { Effect, LogLevel } from '../core/effects.ts';
+import type { Exception, LoopEvent, LoopView, TrainerFacts } from '../core/events.ts';
+import { exists, fileKey, listing, type FileEntry } from '../core/files.ts';
+import { isLocalPath, pyAbspath } from '../core/paths.ts';
+import { init, reduce, resolveCheckpointDir, resolveTrainer } from '../core/reduce.ts';
+import { lightningStateDict, type PolicyState } from '../core/state.ts';
+import { decodeState } from '../core/stateCodec.ts';
+import type { CheckpointStore, Payload } from '../core/store.ts';
 import { CheckpointWriteError, describeCause, PolicyRaisedError, ResumeError, type EffectFailure } from './errors.ts';
 import { filesOf, keyOf, pathOf } from './keys.ts';
 import type { EffectOutcome, RuntimeObserver } from './observer.ts';

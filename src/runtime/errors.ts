@@ -1,5 +1,5 @@
 /** What the runtime throws: Lightning's own raises, and storage failures it refuses to hide. */
-import type { Effect } from '../effects.ts';
+import type { Effect } from '../core/effects.ts';
 
 /** The policy raised (Lightning's MisconfigurationException, KeyError, ...): the loop should stop. */
 export class PolicyRaisedError extends Error {

@@ -4,9 +4,9 @@
  * relative to it. The policy's own guard keeps every name inside dirpath, so a path that maps to no
  * key is a bug, reported as one.
  */
-import type { FileEntry } from '../files.ts';
-import { isLocalPath, pyAbspath, pyJoin } from '../paths.ts';
-import type { StoredEntry } from '../../plugins/store.ts';
+import type { FileEntry } from '../core/files.ts';
+import { isLocalPath, pyAbspath, pyJoin } from '../core/paths.ts';
+import type { StoredEntry } from '../core/store.ts';
 
 export function keyOf(dirpath: string, path: string, cwd: string): string {
   if (isLocalPath(dirpath)) {

@@ -3,9 +3,9 @@
  * `decided` once per reduced event, then `effectSettled` once per effect of that decision as it
  * completes (storage effects may settle after later decisions when writes run in the background).
  */
-import type { Effect } from '../effects.ts';
-import type { LoopEvent } from '../events.ts';
-import type { PolicyState } from '../state.ts';
+import type { Effect } from '../core/effects.ts';
+import type { LoopEvent } from '../core/events.ts';
+import type { PolicyState } from '../core/state.ts';
 
 export type EffectOutcome = { readonly status: 'done' } | { readonly status: 'failed'; readonly cause: string };
 

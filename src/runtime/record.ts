@@ -10,10 +10,10 @@
  */
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
-import { describeErrors, encodeState, type StateJson } from '../stateCodec.ts';
-import type { LoopEvent, LoopEventType } from '../events.ts';
-import type { PolicyState } from '../state.ts';
-import type { Payload } from '../../plugins/store.ts';
+import { describeErrors, encodeState, type StateJson } from '../core/stateCodec.ts';
+import type { LoopEvent, LoopEventType } from '../core/events.ts';
+import type { PolicyState } from '../core/state.ts';
+import type { Payload } from '../core/store.ts';
 
 export const RECORD_FORMAT = 'ckpt-policy/record@1';
 /** The metadata field of tfjs artifacts that holds the record. */

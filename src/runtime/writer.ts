@@ -7,8 +7,8 @@
  *    causes a deletion, and after one the policy's picture of the storage is no longer trusted.
  * Failures are kept until someone reads them (`takeFailures`); nothing is dropped silently.
  */
-import type { Effect } from '../effects.ts';
-import type { CheckpointStore, Payload } from '../../plugins/store.ts';
+import type { Effect } from '../core/effects.ts';
+import type { CheckpointStore, Payload } from '../core/store.ts';
 import { describeCause, type EffectFailure } from './errors.ts';
 import type { EffectOutcome } from './observer.ts';
 

@@ -6,9 +6,9 @@
  */
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeEvent, EVENT_TYPES } from '../eventCodec.ts';
-import { describeErrors } from '../stateCodec.ts';
-import type { LoopEvent } from '../events.ts';
+import { decodeEvent, EVENT_TYPES } from '../core/eventCodec.ts';
+import { describeErrors } from '../core/stateCodec.ts';
+import type { LoopEvent } from '../core/events.ts';
 
 const NonNegInt = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
 const Sha256 = t.refinement(t.string, (s) => /^[0-9a-f]{64}$/.test(s), 'a SHA-256 as 64 lowercase hex digits');

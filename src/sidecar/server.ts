@@ -19,15 +19,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as E from 'fp-ts/lib/Either.js';
-import { ConfigError, parseConfig, PolicyConfigCodec, stateKey, type PolicyConfig } from '../config.ts';
-import type { Effect } from '../effects.ts';
-import type { LoopEvent } from '../events.ts';
-import { explainEffect } from '../explain.ts';
-import { fileKey, listing } from '../files.ts';
-import { init, reduce } from '../reduce.ts';
-import { lightningStateDict, type PolicyState } from '../state.ts';
-import { decodeState } from '../stateCodec.ts';
-import type { CheckpointStore, Payload } from '../../plugins/store.ts';
+import { ConfigError, parseConfig, PolicyConfigCodec, stateKey, type PolicyConfig } from '../core/config.ts';
+import type { Effect } from '../core/effects.ts';
+import type { LoopEvent } from '../core/events.ts';
+import { explainEffect } from '../core/explain.ts';
+import { fileKey, listing } from '../core/files.ts';
+import { init, reduce } from '../core/reduce.ts';
+import { lightningStateDict, type PolicyState } from '../core/state.ts';
+import { decodeState } from '../core/stateCodec.ts';
+import type { CheckpointStore, Payload } from '../core/store.ts';
 import { withDigests } from '../audit/digests.ts';
 import { combineObservers } from '../audit/observers.ts';
 import type { DecisionLog } from '../audit/writer.ts';

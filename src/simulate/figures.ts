@@ -3,8 +3,8 @@
  * and each policy's result (kept files, best, regret, checkpoints and bytes written, peak storage),
  * with paths made relative to the run's working directory.
  */
-import type { LoopEvent } from '../events.ts';
-import { pyRelpath } from '../paths.ts';
+import type { LoopEvent } from '../core/events.ts';
+import { pyRelpath } from '../core/paths.ts';
 import type { LogRecord } from '../sources/records.ts';
 import type { KeptFile, MetricChoice, PolicyResult, PolicySpec } from './run.ts';
 import { BoundedSeries, type SeriesPoint } from './series.ts';

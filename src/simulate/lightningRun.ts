@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeConfig, type PolicyConfig } from '../config.ts';
+import { decodeConfig, type PolicyConfig } from '../core/config.ts';
 import { runFactsFrom, type RunFacts } from '../sources/loopFacts.ts';
 import { openLog, type FitLog } from '../sources/open.ts';
 

@@ -5,9 +5,9 @@
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { triggers, type PolicyConfig } from '../config.ts';
-import type { LoggerFacts, TrainerFacts } from '../events.ts';
-import { templateKeys } from '../format/template.ts';
+import { triggers, type PolicyConfig } from '../core/config.ts';
+import type { LoggerFacts, TrainerFacts } from '../core/events.ts';
+import { templateKeys } from '../core/format/template.ts';
 import { DEFAULT_RUN, fitFacts, type RunFacts } from '../sources/loopFacts.ts';
 import { loggerOfDir, readEvents, readRecords, type FitLog } from '../sources/open.ts';
 import { LoopReconstructor, type FitStart, type ResolvedFacts, type ResumeCandidate, type TimelineItem } from '../sources/reconstruct.ts';

@@ -3,14 +3,14 @@
  * disk with what each holds, and the running figures. Effects are counted and recorded, never
  * performed.
  */
-import type { PolicyConfig } from '../config.ts';
-import { triggers } from '../config.ts';
-import type { Effect, Reason } from '../effects.ts';
-import type { LightningStateDict, LoggerFacts, LoopEvent, TrainerFacts } from '../events.ts';
-import type { FileEntry } from '../files.ts';
-import { templateKeys } from '../format/template.ts';
-import { init, reduce } from '../reduce.ts';
-import { lightningStateDict, type PolicyState } from '../state.ts';
+import type { PolicyConfig } from '../core/config.ts';
+import { triggers } from '../core/config.ts';
+import type { Effect, Reason } from '../core/effects.ts';
+import type { LightningStateDict, LoggerFacts, LoopEvent, TrainerFacts } from '../core/events.ts';
+import type { FileEntry } from '../core/files.ts';
+import { templateKeys } from '../core/format/template.ts';
+import { init, reduce } from '../core/reduce.ts';
+import { lightningStateDict, type PolicyState } from '../core/state.ts';
 import type { UnknownValue } from '../sources/reconstruct.ts';
 
 /** What a checkpoint file on the simulated disk holds. */

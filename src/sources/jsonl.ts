@@ -6,8 +6,8 @@
 import { createReadStream, statSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import { decodeEvent, encodeEvent } from '../eventCodec.ts';
-import type { LoopEvent } from '../events.ts';
+import { decodeEvent, encodeEvent } from '../core/eventCodec.ts';
+import type { LoopEvent } from '../core/events.ts';
 import { handleBad, SourceError, type BadInputPolicy, type ProgressFn } from './records.ts';
 
 /** One event from its JSON form (src/eventCodec.ts), the first problem as a field and what was wrong. */

@@ -24,7 +24,7 @@
  * types it takes and gives are in timeline.ts, what each record is to the loop in recordKinds.ts,
  * the inference from the first records in inferLoop.ts, and where a fit starts in fitStart.ts.
  */
-import type { LoopEvent, LoopView, TrainerFacts } from '../events.ts';
+import type { LoopEvent, LoopView, TrainerFacts } from '../core/events.ts';
 import { findStart } from './fitStart.ts';
 import { inferLoop } from './inferLoop.ts';
 import { effectiveValBatches, valCheckBatch } from './loopFacts.ts';

@@ -89,4 +89,4 @@ export function parseStructured(text: string, source: string): { ok: true; doc: 
   };
 }
 
-export { didYouMean, editDistance } from '../didYouMean.ts';
+export { didYouMean, editDistance } from '../core/didYouMean.ts';

@@ -3,7 +3,7 @@
  * emits (the facts in force, the hooks with the callback metrics at each, the records placed on
  * the loop), and the fit starts and resume candidates it reasons about.
  */
-import type { LoopEvent, TrainerFacts } from '../events.ts';
+import type { LoopEvent, TrainerFacts } from '../core/events.ts';
 import type { FitFacts, LoopFacts } from './loopFacts.ts';
 import type { MetricRole } from './roles.ts';
 import type { LogRecord, Origin } from './records.ts';

@@ -8,12 +8,12 @@
  * metrics; onTrainEnd -> train end, then a flush that fails `fit` if any write failed.
  */
 import * as tf from '@tensorflow/tfjs';
-import { parseConfig, type CheckpointOptions } from '../config.ts';
-import { init, resolveCheckpointDir, resolveTrainer } from '../reduce.ts';
+import { parseConfig, type CheckpointOptions } from '../core/config.ts';
+import { init, resolveCheckpointDir, resolveTrainer } from '../core/reduce.ts';
 import { openStore } from '../../plugins/index.ts';
-import type { LogLevel } from '../effects.ts';
-import type { LoopView, Metrics } from '../events.ts';
-import type { CheckpointStore } from '../../plugins/store.ts';
+import type { LogLevel } from '../core/effects.ts';
+import type { LoopView, Metrics } from '../core/events.ts';
+import type { CheckpointStore } from '../core/store.ts';
 import { captureTfjsModel, loadTfjsModel } from '../../plugins/payload/tfjs.ts';
 import { Checkpointer, findResumePoint, type KeptCheckpoint, type ResumeRequest } from '../runtime/checkpointer.ts';
 import type { RuntimeObserver } from '../runtime/observer.ts';

@@ -1,5 +1,5 @@
 /** tfjs hands callbacks logs whose values may still be scalar tensors; the policy wants numbers. */
-import type { Metrics } from '../events.ts';
+import type { Metrics } from '../core/events.ts';
 
 /** Keys tfjs puts in batch logs that are positions, not metrics. */
 const NOT_METRICS = new Set(['batch', 'size']);

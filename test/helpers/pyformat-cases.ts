@@ -1,7 +1,7 @@
 /** The Python-generated formatting fixture (test/fixtures/pyformat-cases.json) and how to compare with it. */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PyFormatError, type PyValue } from '../../src/format/pyformat.ts';
+import { PyFormatError, type PyValue } from '../../src/core/format/pyformat.ts';
 
 /** What Python did: an output string, or an exception type and message. */
 export type Outcome = { readonly out: string } | { readonly error: { readonly type: string; readonly message: string } };
