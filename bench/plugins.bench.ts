@@ -11,7 +11,9 @@ import { randomFillSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { openFsStore, s3Store, bytesPayload, captureTfjsModel } from '../plugins/index.ts';
+import { openFsStore, bytesPayload } from '../plugins/index.ts';
+import { s3Store } from '../plugins/s3/index.ts';
+import { captureTfjsModel } from '../plugins/payload/tfjs.ts';
 import { startS3Server, s3SkipReason } from '../test/helpers/s3-server.ts';
 
 type Report = (row: { name: string; value: number; unit: string; note?: string }) => void;

@@ -1,5 +1,3 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx's loader (a dependency), so no build step is needed.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/main.ts');
+// The `ckpt` command: the compiled CLI (npm run build, or npm pack, writes dist/).
+await import('../dist/src/cli/main.js');

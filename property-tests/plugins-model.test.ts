@@ -11,7 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { openFsStore, tfjsMemoryStore, s3Store, StoreError, compareKeys, payloadToBytes, type CheckpointStore, type Payload } from '../plugins/index.ts';
+import { openFsStore, tfjsMemoryStore, StoreError, compareKeys, payloadToBytes, type CheckpointStore, type Payload } from '../plugins/index.ts';
+import { s3Store } from '../plugins/s3/index.ts';
 import { startS3Server, s3SkipReason, type S3TestServer } from '../test/helpers/s3-server.ts';
 
 // No key is the folder of another: on a filesystem a checkpoint cannot also be a folder.

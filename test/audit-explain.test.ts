@@ -17,6 +17,7 @@ import { encodeLoopEvent } from '../src/sources/jsonl.ts';
 import { drive } from '../src/audit/drive.ts';
 import { openDecisionLog } from '../src/audit/writer.ts';
 import { runExplain } from '../src/cli/audit.ts';
+import { CKPT } from './helpers/cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ckpt-audit-explain-'));
 const OPTIONS = { dirpath: '/runs/ckpts', monitor: 'val_loss', save_top_k: 3, every_n_epochs: 2 };
@@ -66,16 +67,15 @@ test('loop events explained through a policy file, by line number', async () => 
 });
 
 test('the ckpt binary: audit verify and explain are registered and exit with their codes', async () => {
-  const bin = fileURLToPath(new URL('../bin/ckpt.js', import.meta.url));
   const path = join(tmp, 'cli.jsonl');
   const log = openDecisionLog(path);
   drive(log, parseConfig(OPTIONS), events.slice(0, 30), { cwd: '/' });
   log.close();
   const run = promisify(execFile);
-  const ok = await run(process.execPath, [bin, 'audit', 'verify', path]);
+  const ok = await run(process.execPath, [...CKPT, 'audit', 'verify', path]);
   assert.match(ok.stdout, /result: verified\n$/);
   writeFileSync(path, '{"type":"head"}\n');
-  const bad = await run(process.execPath, [bin, 'audit', 'verify', path]).then(
+  const bad = await run(process.execPath, [...CKPT, 'audit', 'verify', path]).then(
     () => assert.fail('exit 0 on a broken log'),
     (e: { code: number; stdout: string }) => e,
   );

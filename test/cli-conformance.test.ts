@@ -6,10 +6,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CKPT } from './helpers/cli.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixtures = join(root, 'test/fixtures/conformance/lightning-2.6.2');
-const ckpt = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin/ckpt.js'), ...args], { encoding: 'utf8' });
+const ckpt = (...args: string[]) => spawnSync(process.execPath, [...CKPT, ...args], { encoding: 'utf8' });
 
 test('a clean set: per-file counts and exit 0', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ckpt-conf-'));

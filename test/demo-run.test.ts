@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { runDemo } from '../src/cli/demo.ts';
+import { CKPT } from './helpers/cli.ts';
 
-const CLI = fileURLToPath(new URL('../bin/ckpt.js', import.meta.url));
 
 function demoChild(cwd: string, killAfter?: RegExp): Promise<{ lines: string[]; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'demo'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CKPT, 'demo'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
     createInterface({ input: child.stdout }).on('line', (l) => {
       lines.push(l);

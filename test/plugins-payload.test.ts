@@ -10,11 +10,9 @@ import type { AddressInfo } from 'node:net';
 import * as tf from '@tensorflow/tfjs';
 import {
   bytesPayloadFromFile,
-  captureTfjsModel,
   decodeTfjsCheckpoint,
   encodeTfjsCheckpoint,
   exportTfjsModelDir,
-  loadTfjsModel,
   openFsStore,
   readTfjsModelDir,
   tfjsMemoryStore,
@@ -22,6 +20,7 @@ import {
   type Payload,
   type TfjsArtifacts,
 } from '../plugins/index.ts';
+import { captureTfjsModel, loadTfjsModel } from '../plugins/payload/tfjs.ts';
 
 await tf.setBackend('cpu');
 

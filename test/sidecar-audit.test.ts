@@ -17,14 +17,14 @@ import { readRecords, rechain, writeRecords, type Rec } from './helpers/decision
 import { encodeEvent } from '../src/core/eventCodec.ts';
 import type { LoopEvent } from '../src/core/events.ts';
 import { fitEvents } from '../src/core/loop.ts';
+import { CKPT } from './helpers/cli.ts';
 
-const CLI = fileURLToPath(new URL('../bin/ckpt.js', import.meta.url));
 
 type Answer = Record<string, any>;
 
 /** A sidecar child: send a line, get the next answer line. */
 function sidecar(args: string[]) {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [CLI, 'serve', '--stdio', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [...CKPT, 'serve', '--stdio', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const waiting: Array<(l: string) => void> = [];
   const early: string[] = [];
   createInterface({ input: child.stdout }).on('line', (l) => {
@@ -58,7 +58,7 @@ function sidecar(args: string[]) {
 }
 
 function ckpt(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...CKPT, ...args], { encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -332,7 +332,7 @@ test('--decision-log: a file that is not a decision log is refused before servin
   const root = mkdtempSync(join(tmpdir(), 'ckpt-sidecar-audit-bad-'));
   const bad = join(root, 'notes.txt');
   writeFileSync(bad, 'not a log\n');
-  const r = spawnSync(process.execPath, [CLI, 'serve', '--stdio', '--decision-log', bad, '--options', '{"monitor":"loss"}'], { input: '', encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...CKPT, 'serve', '--stdio', '--decision-log', bad, '--options', '{"monitor":"loss"}'], { input: '', encoding: 'utf8' });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--decision-log: cannot append to decision log .*notes\.txt: its last line is not JSON/);
   assert.equal(readFileSync(bad, 'utf8'), 'not a log\n');

@@ -9,12 +9,12 @@ import { fitEvents } from '../src/core/loop.ts';
 import { parseConfig } from '../src/core/config.ts';
 import { init, reduce } from '../src/core/reduce.ts';
 import type { Effect } from '../src/core/effects.ts';
+import { CKPT } from './helpers/cli.ts';
 
-const CLI = fileURLToPath(new URL('../bin/ckpt.js', import.meta.url));
 
 /** A sidecar child: send a line, get the next answer line. */
 function sidecar(args: string[]) {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [CLI, 'serve', '--stdio', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [...CKPT, 'serve', '--stdio', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const answers: Array<(l: string) => void> = [];
   const early: string[] = [];
   createInterface({ input: child.stdout }).on('line', (l) => {
@@ -136,7 +136,7 @@ test('a resume record restores the exact policy: the rest of the run decides as 
 test('--stdio is required and bad options are refused before serving', async () => {
   const run = (args: string[]) =>
     new Promise<{ code: number | null; err: string }>((r) => {
-      const c = spawn(process.execPath, [CLI, 'serve', ...args]);
+      const c = spawn(process.execPath, [...CKPT, 'serve', ...args]);
       let err = '';
       c.stderr.on('data', (d) => (err += d));
       c.stdin.end();

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CKPT } from './helpers/cli.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const runs = join(root, 'test/fixtures/lightning-runs/runs');
@@ -99,8 +100,11 @@ test('usage errors: an unknown size unit, a log that is not a log, a bad trainer
   assert.match(ckpt(['simulate', '--val-check-interval', '2.5', tiny]).stderr, /--val-check-interval: a fraction must be at most 1\.0, got 2\.5/);
 });
 
-test('the ckpt command lists simulate and compare', () => {
-  const r = spawnSync(process.execPath, [join(root, 'bin/ckpt.js'), '--help'], { cwd: root, encoding: 'utf8' });
-  assert.match(r.stdout, /simulate \[options\] <log>/);
-  assert.match(r.stdout, /compare \[options\] <policies-and-log\.\.\.>/);
+test('the ckpt command lists simulate and compare, and each shows its options', () => {
+  const help = (...args: string[]) => spawnSync(process.execPath, [...CKPT, ...args], { cwd: root, encoding: 'utf8' }).stdout;
+  const top = help('--help');
+  assert.match(top, /^ {2}simulate <log> /m);
+  assert.match(top, /^ {2}compare <policies-and-log\.\.\.> /m);
+  assert.match(help('simulate', '--help'), /^Usage: ckpt simulate \[options\] <log>\n[\s\S]*--policy <file\|inline>/);
+  assert.match(help('help', 'compare'), /^Usage: ckpt compare \[options\] <policies-and-log\.\.\.>/);
 });

@@ -1,16 +1,9 @@
 /** The S3 client the store uses when none is given: standard AWS configuration plus explicit options. */
 import { S3Client } from '@aws-sdk/client-s3';
 
-export interface S3ClientOptions {
-  endpoint?: string;
-  region?: string;
-  forcePathStyle?: boolean;
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  maxAttempts?: number;
-  /** a connection with no bytes moving for this long fails the attempt (then retried); default 30 s */
-  requestTimeoutMs?: number;
-  connectionTimeoutMs?: number;
-}
+import type { S3ClientOptions } from './options.ts';
+
+export type { S3ClientOptions } from './options.ts';
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
 

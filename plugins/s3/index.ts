@@ -23,24 +23,21 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { checkKey, checkPrefix, compareKeys } from '../keys.ts';
 import { bytesToPayload, payloadToBytes } from '../payload/codec.ts';
 import { StoreError, type CheckpointStore, type StoredEntry } from '../../src/core/store.ts';
-import { createS3Client, DEFAULT_MAX_ATTEMPTS, secretsOf, type S3ClientOptions } from './client.ts';
+import { createS3Client, DEFAULT_MAX_ATTEMPTS, secretsOf } from './client.ts';
+import type { S3ClientOptions, S3Settings } from './options.ts';
 import { isNotFound, s3Error, type SdkErrorLike } from './errors.ts';
 import { checkBucket, formatS3Location, normalizePrefix } from './location.ts';
 
 export { parseS3Location, formatS3Location, type S3Location } from './location.ts';
 export { createS3Client, type S3ClientOptions } from './client.ts';
 
-export interface S3StoreOptions extends S3ClientOptions {
+export type { S3Settings } from './options.ts';
+
+export interface S3StoreOptions extends S3ClientOptions, S3Settings {
   bucket: string;
   prefix?: string;
   /** a configured client (its own retries and timeouts apply); the store then does not close it */
   client?: S3Client;
-  /** payloads of at least this size go up as multipart uploads (default 64 MiB, at least 5 MiB) */
-  multipartThresholdBytes?: number;
-  /** copies larger than this use UploadPartCopy (default 5 GiB, CopyObject's limit) */
-  multipartCopyThresholdBytes?: number;
-  /** keys per ListObjectsV2 page (default 1000) */
-  listPageSize?: number;
 }
 
 const MiB = 1024 * 1024;

@@ -21,6 +21,7 @@ import { parseTrainerText, type RunFacts } from '../sources/loopFacts.ts';
 import { openLog, type FitLog } from '../sources/open.ts';
 import { issueText } from '../sources/structuredText.ts';
 import type { LoopEvent } from '../core/events.ts';
+import { SUMMARY } from './commands.ts';
 
 const say = (line: string) => console.log(line);
 
@@ -137,7 +138,7 @@ export async function runExplain(input: string, opts: { policy?: string; cwd?: s
 }
 
 export function registerAudit(program: Command): void {
-  const audit = program.command('audit').description('check a run: its decision log against the policy, and storage against the log');
+  const audit = program.command('audit').description(SUMMARY.audit);
 
   audit
     .command('verify')
@@ -180,7 +181,7 @@ export function registerAudit(program: Command): void {
     .option('--policy <file>', 'ModelCheckpoint options (JSON or YAML) for an events file')
     .option('--cwd <dir>', 'working directory relative dirpaths resolve against (events file; default: the current one)')
     .option('--all', 'show routine hooks and info lines too')
-    .description('every decision in plain sentences: what was saved, removed or linked and why, and why nothing was')
+    .description(SUMMARY.explain)
     .action(async (input: string, opts: { policy?: string; cwd?: string; all?: boolean }) => {
       process.exitCode = await runExplain(input, opts);
     });

@@ -1,6 +1,8 @@
 /** `ckpt conformance DIR`: replay every *.jsonl trace file in DIR and report per file. */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Command } from 'commander';
+import { SUMMARY } from './commands.ts';
 import { parseScenarios } from '../conformance/trace.ts';
 import { describeDifference, replayScenario } from '../conformance/replay.ts';
 
@@ -32,4 +34,14 @@ export function runConformance(dir: string, out: (line: string) => void): number
   }
   out(`total: ${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
+}
+
+export function registerConformance(program: Command): void {
+  program
+    .command('conformance')
+    .argument('<dir>', 'directory of Lightning conformance traces (*.jsonl)')
+    .description(SUMMARY.conformance)
+    .action((dir: string) => {
+      process.exitCode = runConformance(dir, (l) => console.log(l));
+    });
 }

@@ -17,6 +17,8 @@ import { keyOf } from '../runtime/keys.ts';
 import { useBackend } from '../tfjs/backend.ts';
 import { ModelCheckpoint } from '../tfjs/callback.ts';
 import * as E from 'fp-ts/lib/Either.js';
+import type { Command } from 'commander';
+import { SUMMARY } from './commands.ts';
 
 /** The policy, as a Lightning user would write it. */
 export const DEMO_POLICY = {
@@ -124,3 +126,12 @@ async function startOrResume(out: (l: string) => void, store: CheckpointStore, c
 
 /** For tests that load a demo checkpoint themselves. */
 export { loadTfjsModel };
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description(SUMMARY.demo)
+    .action(async () => {
+      process.exitCode = await runDemo((l) => console.log(l));
+    });
+}

@@ -8,6 +8,7 @@ import { openDecisionLog, type DecisionLog } from '../audit/writer.ts';
 import { decodeConfig } from '../core/config.ts';
 import { serve } from '../sidecar/server.ts';
 import { STORE_MODE } from '../sidecar/stores.ts';
+import { SUMMARY } from './commands.ts';
 
 /** JSON lines with non-finite numbers written as "NaN" / "Infinity" / "-Infinity" strings. */
 export function jsonLine(o: unknown): string {
@@ -34,7 +35,7 @@ function loadOptions(opts: { options?: string; config?: string }): Record<string
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('answer loop events (JSON lines on stdin) with checkpoint decisions (JSON lines on stdout), for loops in any language')
+    .description(SUMMARY.serve)
     .option('--stdio', 'serve over standard input and output (the only transport)')
     .option('--options <json>', 'ModelCheckpoint options as JSON (Lightning or camelCase names)')
     .option('--config <file>', 'ModelCheckpoint options from a JSON or YAML file')

@@ -17,6 +17,7 @@ import { parseSize } from '../simulate/size.ts';
 import { renderHtml } from '../report/html.ts';
 import { renderJson } from '../report/json.ts';
 import { renderCompareTable, renderSimulateTable } from '../report/table.ts';
+import { SUMMARY } from './commands.ts';
 
 interface CommonOptions {
   set: string[];
@@ -207,7 +208,7 @@ export function registerSimulate(program: Command): void {
     program
       .command('simulate')
       .argument('<log>', 'metrics.csv, an events.out.tfevents.* file or folder, or a .jsonl of loop events')
-      .description('replay a checkpoint policy on the metrics of a finished (or running) training run')
+      .description(SUMMARY.simulate)
       .option('--policy <file|inline>', 'the policy: a JSON/YAML file or inline text with ModelCheckpoint option names (default: Lightning\'s defaults)'),
   ).action(async (log: string, o: CommonOptions & { policy?: string }) => {
     try {
@@ -223,7 +224,7 @@ export function registerSimulate(program: Command): void {
     program
       .command('compare')
       .argument('<policies-and-log...>', 'two or more policies (files or inline JSON/YAML), then the log')
-      .description('replay several checkpoint policies on the same log and compare their figures side by side'),
+      .description(SUMMARY.compare),
   ).action(async (args: string[], o: CommonOptions) => {
     try {
       if (args.length < 2) throw new UsageError('compare: give at least one policy and then the log (ckpt compare P1 P2 ... LOG)');

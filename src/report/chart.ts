@@ -6,15 +6,9 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { SimulationResult } from '../simulate/run.ts';
+import { COLORS } from './colors.ts';
 
-/** Marker colours (the browser test looks for them in the screenshot). */
-export const COLORS = {
-  save: '#2ca02c',
-  remove: '#d62728',
-  link: '#1f77b4',
-  kept: '#f2b701',
-  metric: '#4c78a8',
-} as const;
+export { COLORS } from './colors.ts';
 
 /** Markers per policy drawn at most (evenly thinned beyond it; the tables keep everything). */
 const MAX_MARKERS = 4000;

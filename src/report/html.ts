@@ -6,7 +6,8 @@
 import { explainReason } from '../core/explain.ts';
 import { formatBytes } from '../simulate/size.ts';
 import type { PolicyResult, SimulationResult } from '../simulate/run.ts';
-import { COLORS, renderChartSvg } from './chart.ts';
+import { loadPeer } from '../peer.ts';
+import { COLORS } from './colors.ts';
 import { figureRows, num } from './table.ts';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -49,6 +50,8 @@ function decisions(p: PolicyResult): string {
 }
 
 export async function renderHtml(r: SimulationResult, title = 'Checkpoint policy simulation'): Promise<string> {
+  // vega is an optional peer: loaded only when a report is drawn
+  const { renderChartSvg } = await loadPeer(() => import('./chart.ts'), ['vega@6', 'vega-lite@6'], 'the HTML report');
   const svg = await renderChartSvg(r);
   const logs = r.fits.map((f) => `<li><code>${esc(f.log)}</code> (${f.kind}, ${f.records} records)</li>`).join('');
   const notes = r.notes.length ? `<h2>Notes</h2><ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';

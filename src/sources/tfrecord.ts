@@ -1,18 +1,20 @@
 /**
  * TFRecord framing, as TensorBoard event files use it: each record is
  *   uint64 length (little-endian) | masked CRC32C of those 8 bytes | data | masked CRC32C of data.
- * Read in large chunks (not three reads per record); the CRC-32C is @aws-crypto/crc32c's. A last
+ * Read in large chunks (not three reads per record); the CRC-32C is @node-rs/crc32's
+ * (hardware-accelerated, no dependencies of its own). A last
  * record cut short is what a run still being written looks like: it is reported as a truncated
  * tail, not an error.
  */
 import { open } from 'node:fs/promises';
-import { crc32c } from '@aws-crypto/crc32c';
+import { crc32c } from '@node-rs/crc32';
 
 const MASK_DELTA = 0xa282ead8;
 
 /** TensorFlow's masked CRC-32C (Castagnoli): the CRC rotated right by 15 bits, plus a constant. */
 export function maskedCrc32c(data: Uint8Array): number {
-  const crc = crc32c(data);
+  // a Buffer view of the same bytes (the native binding takes Buffers), not a copy
+  const crc = crc32c(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   return ((((crc >>> 15) | (crc << 17)) >>> 0) + MASK_DELTA) >>> 0;
 }
 
