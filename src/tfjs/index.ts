@@ -1,4 +1,4 @@
-/** TensorFlow.js integration: the fit callback and backend selection. */
-export { ModelCheckpoint, type TfjsRuntimeOptions, type ResumePoint } from './callback.ts';
+/** TensorFlow.js integration for Node: the fit callback and backend selection (the browser entry is browser.ts). */
+export { ModelCheckpoint, ModelCheckpointBase, type TfjsRuntimeOptions, type ResumePoint, type StoreOpener } from './callback.ts';
 export { useBackend, tryTfjsNode, type BackendChoice } from './backend.ts';
 export { resolveLogs } from './logs.ts';
