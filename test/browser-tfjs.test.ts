@@ -287,6 +287,7 @@ test('tfjs in a web page: top-k into IndexedDB, interrupted, reloaded, resumed; 
   const loaded = await call(page, 'loadBack', 'run', ckptName(kept.best.epoch));
   assert.deepEqual(loaded.fromTopology, kept.best.prediction);
   assert.deepEqual(loaded.intoFresh, kept.best.prediction);
+  assert.deepEqual(second.bestLoaded, kept.best.prediction, "the callback's loadBestModel()");
   assert.ok(kept.best.prediction.every(Number.isFinite));
   await page.close();
   assert.deepEqual(pageErrors, []);

@@ -44,6 +44,8 @@ export interface PhaseReport {
   readonly bestModelScore: number | null;
   readonly bestKModels: Array<{ key: string; score: number }>;
   readonly lastModelPath: string;
+  /** the callback's loadBestModel() on PROBE, once finished */
+  readonly bestLoaded?: number[];
 }
 
 const PROBE = [
@@ -147,7 +149,7 @@ async function train(db: string, opts: { resume: boolean; interruptAfter?: numbe
       }),
     ],
   });
-  report = snapshot('finished');
+  report = { ...snapshot('finished'), bestLoaded: await predict(await checkpoint.loadBestModel()) };
 }
 
 /** Loads checkpoint `key` back, as a new model from its topology and into a freshly built one. */
