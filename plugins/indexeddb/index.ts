@@ -16,7 +16,7 @@ import { checkKey, checkPrefix, compareKeys } from '../keys.ts';
 import { payloadBytes } from '../payload/clone.ts';
 import { joinWeightData, ownBuffer } from '../payload/weights.ts';
 import { StoreError, type CheckpointStore, type Payload, type StoredEntry } from '../../src/core/store.ts';
-import { globalIdb, type IdbDatabase, type IdbError, type IdbFactory, type IdbKeyRangeStatic, type IdbObjectStore, type IdbRequest } from './idb.ts';
+import { globalIdb, type IdbDatabase, type IdbError, type IdbFactory, type IdbKeyRangeStatic, type IdbObjectStore, type IdbRequest, type IdbTransaction } from './idb.ts';
 
 export type { IdbFactory, IdbKeyRangeStatic } from './idb.ts';
 
@@ -102,14 +102,14 @@ export function indexedDbStore(opts: IndexedDbStoreOptions = {}): CheckpointStor
   const transact = async <T>(mode: 'readonly' | 'readwrite', what: string, key: string, body: (tx: Tx, done: (v: T) => void) => void): Promise<T> => {
     const db = await open();
     return new Promise<T>((resolve, reject) => {
-      let t;
+      let raw: IdbTransaction;
       try {
-        t = db.transaction([PAYLOADS, ENTRIES], mode, mode === 'readwrite' ? { durability: 'strict' } : undefined);
+        raw = db.transaction([PAYLOADS, ENTRIES], mode, mode === 'readwrite' ? { durability: 'strict' } : undefined);
       } catch (e) {
+        // a connection the browser closed under us (onclose/onversionchange) says why
         reject(unusable !== null ? new StoreError('io', key, `cannot ${what}: ${location} ${unusable}`) : ioError(what, key, e));
         return;
       }
-      const raw = t;
       let failure: unknown = null;
       let value: T | undefined;
       const tx: Tx = {
