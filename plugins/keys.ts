@@ -14,6 +14,9 @@ export function temporaryOwner(name: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** UTF-8 without Buffer, so keys work the same in a web page (IndexedDB store). */
+const utf8 = new TextEncoder();
+
 /** S3's limit, applied everywhere so a key valid on one store is valid on all. */
 const MAX_KEY_BYTES = 1024;
 const ALLOWED = "keys are relative POSIX paths inside the store: no leading '/', no empty, '.' or '..' segment, no NUL, at most 1024 UTF-8 bytes";
@@ -26,7 +29,7 @@ export function checkKey(key: string): string {
   if (typeof key !== 'string' || key.length === 0) refuse('it is empty');
   if (key.includes('\0')) refuse('it contains a NUL character');
   if (key.startsWith('/')) refuse('it is an absolute path');
-  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) refuse('it is longer than 1024 bytes');
+  if (utf8.encode(key).length > MAX_KEY_BYTES) refuse('it is longer than 1024 bytes');
   for (const segment of key.split('/')) {
     if (segment === '') refuse('it has an empty segment (a trailing or doubled "/")');
     if (segment === '.' || segment === '..') refuse(`it has a "${segment}" segment`);
@@ -46,7 +49,13 @@ export function checkPrefix(prefix: string): string {
 
 /** Byte order of the UTF-8 encodings: the order S3 lists in, used by every plugin. */
 export function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  if (a === b) return 0;
+  // Not `a < b`: UTF-16 order differs from UTF-8's for characters beyond U+FFFF (IndexedDB keys sort in UTF-16 order).
+  const x = utf8.encode(a);
+  const y = utf8.encode(b);
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
+  return x.length === y.length ? 0 : x.length < y.length ? -1 : 1;
 }
 
 /** Posix `relpath(target, dirname(link))`: the text of a relative symlink at `linkKey`. */

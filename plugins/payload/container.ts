@@ -14,11 +14,18 @@
  *
  * The file is exactly 16 + H + N bytes and the weights carry their SHA-256, so a truncated or
  * damaged file is detected on decode rather than loaded as wrong weights.
+ *
+ * Node only (node:crypto's SHA-256, Buffer, node:fs): the stores a web page has (memory://,
+ * indexeddb://) keep artifacts as they are and never encode, so the browser path imports
+ * weights.ts / clone.ts / model.ts instead.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TfjsArtifacts } from '../../src/core/store.ts';
+import { joinWeightData } from './weights.ts';
+
+export { joinWeightData } from './weights.ts';
 
 export const CONTAINER_MAGIC = Uint8Array.of(0x89, 0x54, 0x46, 0x4a, 0x53, 0x0d, 0x0a, 0x1a);
 export const CONTAINER_VERSION = 1;
@@ -32,20 +39,6 @@ export class ContainerError extends Error {
 export function isTfjsContainer(bytes: Uint8Array): boolean {
   if (bytes.length < CONTAINER_MAGIC.length) return false;
   return CONTAINER_MAGIC.every((b, i) => bytes[i] === b);
-}
-
-/** tfjs' weightData may be one buffer or shards; the layouts here keep one concatenated buffer. */
-export function joinWeightData(data: TfjsArtifacts['weightData']): Uint8Array {
-  if (data === undefined) return new Uint8Array(0);
-  if (!Array.isArray(data)) return new Uint8Array(data as ArrayBuffer);
-  const total = data.reduce((n, b) => n + b.byteLength, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const b of data) {
-    out.set(new Uint8Array(b), at);
-    at += b.byteLength;
-  }
-  return out;
 }
 
 function headerArtifacts(artifacts: TfjsArtifacts): Record<string, unknown> {

@@ -5,7 +5,7 @@
  * releases the memory, and every save/read copies so callers cannot change what is stored.
  */
 import { checkKey, checkPrefix, compareKeys, relativeLinkText, resolveLinkText } from '../keys.ts';
-import { clonePayload, payloadBytes } from '../payload/codec.ts';
+import { clonePayload, payloadBytes } from '../payload/clone.ts';
 import { StoreError, type CheckpointStore, type Payload, type StoredEntry } from '../../src/core/store.ts';
 
 type Entry =

@@ -58,13 +58,16 @@ export interface CheckpointerOptions {
   readonly options: CheckpointOptions | Record<string, unknown>;
   /**
    * where checkpoints go; its location becomes dirpath when the options give none. Without one,
-   * the store is opened (plugins' openStore) at dirpath, or at Lightning's default
+   * the store is opened (`openStore`) at dirpath, or at Lightning's default
    * `<default_root_dir>/checkpoints`.
    */
   readonly store?: CheckpointStore;
+  /** opens the store when none is given (default in Node: plugins/index.ts's openStore; a web page passes plugins/browser.ts's, or a `store`) */
+  readonly openStore?: (location: string) => Promise<CheckpointStore>;
   readonly capture: Capture;
   /** background writes with at most `maxInFlight` captured saves unfinished (default 2); false awaits each effect */
   readonly background?: false | { readonly maxInFlight?: number };
+  /** the working directory relative dirpaths resolve against (default: process.cwd() in Node, '/' elsewhere) */
   readonly cwd?: string;
   readonly home?: string;
   readonly trainer?: TrainerFacts;
@@ -121,11 +124,10 @@ export class Checkpointer {
 
   /** Validates the options, lists the store, resumes if asked, and sends the setup event. */
   static async open(opts: CheckpointerOptions): Promise<Checkpointer> {
-    const cwd = opts.cwd ?? process.cwd();
+    const cwd = opts.cwd ?? defaultCwd();
     const log = opts.log ?? defaultLog;
     const parsed = parseConfig(opts.options);
-    // the plugins (with tfjs and the S3 client) load only when the runtime has to open a store itself
-    const openStore = async (location: string) => (await import('../../plugins/index.ts')).openStore(location);
+    const openStore = opts.openStore ?? openNodeStore;
     const store = opts.store ?? (await openStore(resolveCheckpointDir(init(parsed, { cwd, ...(opts.home !== undefined ? { home: opts.home } : {}) })[0], resolveTrainer(opts.trainer, cwd))));
     opts = { ...opts, store };
     const config = withStoreDirpath(parsed, store, cwd);
@@ -446,6 +448,26 @@ async function finishRemovals(store: CheckpointStore, record: CheckpointRecord, 
     await store.remove(key);
     log('info', `resume: completed the removal of ${key}, decided before the run stopped`);
   }
+}
+
+/** Node's working directory; '/' where there is no process (a web page). */
+export function defaultCwd(): string {
+  return globalThis.process?.cwd?.() ?? '/';
+}
+
+/**
+ * The Node plugins' openStore, loaded only when the runtime has to open a store itself (they bring
+ * tfjs and the S3 client). The specifier is computed so that a browser bundle does not follow it
+ * into node:fs: a web page passes `store` or `openStore`. `.ts` when run from source, `.js` built.
+ */
+async function openNodeStore(location: string): Promise<CheckpointStore> {
+  if (globalThis.process?.versions?.node === undefined) {
+    throw new Error(`ckpt-policy runtime: no store to open ${JSON.stringify(location)} with: outside Node, pass \`store\` or \`openStore\` (plugins/browser.ts's openStore supports indexeddb:// and memory://)`);
+  }
+  const here = import.meta.url;
+  const plugins = new URL(`../../plugins/index${here.endsWith('.ts') ? '.ts' : '.js'}`, here).href;
+  const mod = (await import(plugins)) as typeof import('../../plugins/index.ts');
+  return mod.openStore(location);
 }
 
 function newRunId(): string {

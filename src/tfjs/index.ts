@@ -1,5 +1,5 @@
-/** TensorFlow.js integration: the fit callback and backend selection. */
-export { ModelCheckpoint, type TfjsRuntimeOptions, type ResumePoint } from './callback.ts';
+/** TensorFlow.js integration for Node: the fit callback and backend selection (the browser entry is browser.ts). */
+export { ModelCheckpoint, ModelCheckpointBase, type TfjsRuntimeOptions, type ResumePoint, type StoreOpener } from './callback.ts';
 export { useBackend, tryTfjsNode, type BackendChoice } from './backend.ts';
 export { resolveLogs } from './logs.ts';
 export { captureTfjsModel, loadTfjsModel } from '../../plugins/payload/tfjs.ts';
