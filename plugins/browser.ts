@@ -13,7 +13,6 @@ import { tfjsMemoryStore } from './tfjs-memory/index.ts';
 export * from '../src/core/store.ts';
 export { indexedDbStore, type IndexedDbStoreOptions } from './indexeddb/index.ts';
 export { tfjsMemoryStore } from './tfjs-memory/index.ts';
-export { captureTfjsModel, loadTfjsModel } from './payload/model.ts';
 export { bytesPayload } from './payload/bytes.ts';
 export { checkKey, compareKeys, keyForPath, relativeLinkText } from './keys.ts';
 export { carryOut, type CarriedOut } from './effects.ts';

@@ -145,9 +145,31 @@ test('the core bundles for a browser with no node built-ins', async (t) => {
   t.diagnostic(`core browser bundle: ${Math.round(code.byteLength / 1024)} KB minified, ${Math.round(gzipSync(code).byteLength / 1024)} KB gzipped`);
 });
 
+test('a bundler targeting the browser gets the browser builds of the tfjs callback and the stores', async (t) => {
+  const r = await build({
+    stdin: { contents: "export { ModelCheckpoint } from 'ckpt-policy/tfjs'; export { openStore, indexedDbStore } from 'ckpt-policy/stores';", resolveDir: project, loader: 'js' },
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    minify: true,
+    write: false,
+    metafile: true,
+    external: ['@tensorflow/tfjs'],
+    logLevel: 'silent',
+  });
+  const inputs = Object.keys(r.metafile.inputs);
+  assert.ok(inputs.some((i) => i.endsWith('ckpt-policy/dist/src/tfjs/browser.js')), 'the tfjs browser entry');
+  assert.ok(inputs.some((i) => i.endsWith('ckpt-policy/dist/plugins/browser.js')), 'the stores browser entry');
+  assert.deepEqual(inputs.filter((i) => /plugins\/(fs|s3)\//.test(i) || i.startsWith('node:')), [], 'no node store in a browser bundle');
+  const code = r.outputFiles[0]!.contents;
+  t.diagnostic(`tfjs callback + stores browser bundle (tfjs external): ${Math.round(code.byteLength / 1024)} KB minified, ${Math.round(gzipSync(code).byteLength / 1024)} KB gzipped`);
+});
+
 test('with the optional peers installed: tfjs fit saves into a folder and resumes, and the HTML report draws', (t) => {
   npm(['install', ...PEERS.map((p) => `${p}@${pkg.devDependencies[p]}`)], project);
   t.diagnostic(`full install: ${installed().length} packages, ${megabytes(join(project, 'node_modules'))} MB of node_modules`);
+  const loads = spawnSync(process.execPath, ['--input-type=module', '-e', "const [a, b] = await Promise.all([import('ckpt-policy/tfjs'), import('ckpt-policy/stores/s3')]); console.log(typeof a.ModelCheckpoint, typeof a.useBackend, typeof b.s3Store)"], { cwd: project, encoding: 'utf8' });
+  assert.equal(loads.stdout.trim(), 'function function function', loads.stderr);
   compile('tsconfig.tfjs.json');
   const fit = runJson('tfjs-fit.js') as { initialEpoch: number; keys: string[]; best: string; scores: number[]; prediction: number };
   assert.equal(fit.initialEpoch, 3, 'the second fit continues after the first one\'s three epochs');

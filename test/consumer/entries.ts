@@ -6,6 +6,7 @@ const entries: Record<string, string> = {
   'ckpt-policy/stores': 'openStore',
   'ckpt-policy/stores/fs': 'openFsStore',
   'ckpt-policy/stores/memory': 'tfjsMemoryStore',
+  'ckpt-policy/stores/indexeddb': 'indexedDbStore',
   'ckpt-policy/simulate': 'simulate',
   'ckpt-policy/audit': 'verifyLog',
   'ckpt-policy/sidecar': 'serve',
