@@ -3,8 +3,8 @@
  * already happened (Lightning CSV, TensorBoard event files, or JSONL loop events), and report what
  * each would have saved, removed and kept, with regret and storage figures.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeFact, parseTrainerText, runFactsFrom, type LoopFacts, type RunFacts } from '../sources/loopFacts.ts';
@@ -124,6 +124,30 @@ function metricChoice(text: string | undefined): MetricChoice | null {
   return { name: m[1], mode: (m[2] as 'min' | 'max' | undefined) ?? 'min' };
 }
 
+/** Why the report cannot be written at `file`, checked before the simulation runs (which can take a while). */
+function htmlTargetProblem(file: string): string | null {
+  const stat = (p: string) => {
+    try {
+      return statSync(p);
+    } catch {
+      return undefined; // missing, or a file where a folder should be (ENOTDIR): told apart below
+    }
+  };
+  const path = resolve(file);
+  const st = stat(path);
+  if (st?.isDirectory()) return `${file} is a folder; give the report's file name, e.g. --html ${file.replace(/\/+$/, '')}/report.html`;
+  const dir = dirname(path);
+  const parent = stat(dir);
+  if (parent === undefined) return `cannot write ${file}: the folder ${dir} does not exist (create it first)`;
+  if (!parent.isDirectory()) return `cannot write ${file}: ${dir} is not a folder`;
+  try {
+    accessSync(st ? path : dir, constants.W_OK);
+  } catch {
+    return `cannot write ${file}: ${st ? 'the file is' : `the folder ${dir} is`} not writable`;
+  }
+  return null;
+}
+
 function logsOf(first: string, more: readonly string[]): FitLog[] {
   try {
     return [first, ...more].flatMap((l) => openLog(l));
@@ -163,6 +187,10 @@ async function execute(policies: Policy[], log: string, o: CommonOptions, compar
     if (typeof s !== 'number') throw new UsageError(`--ckpt-size: ${s.error}`);
     size = s;
   }
+  if (o.html !== undefined) {
+    const problem = htmlTargetProblem(o.html);
+    if (problem !== null) throw new UsageError(`--html: ${problem}`);
+  }
   const logs = logsOf(log, o.resumedLog);
   const run = runFacts(o);
   const list = (t: string | undefined) => (t === undefined ? undefined : t.split(',').map((x) => x.trim()).filter(Boolean));
@@ -188,7 +216,13 @@ async function execute(policies: Policy[], log: string, o: CommonOptions, compar
   }
   process.stdout.write(o.format === 'json' ? renderJson(result) : compare ? renderCompareTable(result) : renderSimulateTable(result));
   if (o.html !== undefined) {
-    writeFileSync(o.html, await renderHtml(result, compare ? 'Checkpoint policies compared' : `Checkpoint policy simulation: ${policies[0]!.name}`));
+    const page = await renderHtml(result, compare ? 'Checkpoint policies compared' : `Checkpoint policy simulation: ${policies[0]!.name}`);
+    try {
+      writeFileSync(o.html, page);
+    } catch (e) {
+      // checked above, but the folder can change while the simulation runs
+      throw new UsageError(`--html: cannot write ${o.html}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
     process.stderr.write(`wrote ${o.html}\n`);
   }
   return 0;
