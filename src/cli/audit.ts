@@ -5,7 +5,6 @@
  *   lightning: 0 clean, 1 drift, 2 unreadable (metrics, folder or policy), 3 the logs cannot tell
  *   explain:   0, or 2 when the input cannot be read
  */
-import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Command } from 'commander';
@@ -20,6 +19,7 @@ import { readJsonlEvents } from '../sources/jsonl.ts';
 import { parseTrainerText, type RunFacts } from '../sources/loopFacts.ts';
 import { openLog, type FitLog } from '../sources/open.ts';
 import { issueText } from '../sources/structuredText.ts';
+import { readTrainerFile } from '../sources/text.ts';
 import type { LoopEvent } from '../core/events.ts';
 
 const say = (line: string) => console.log(line);
@@ -87,7 +87,9 @@ export async function runLightning(metrics: string, dir: string, opts: Lightning
     config = loadPolicy(opts.policy);
     logs = [metrics, ...(opts.resumedLog ?? [])].flatMap((l) => openLog(resolve(cwd, l)));
     if (opts.trainer !== undefined) {
-      const facts = parseTrainerText(readFileSync(opts.trainer, 'utf8'), opts.trainer);
+      const text = readTrainerFile(opts.trainer);
+      if (typeof text !== 'string') throw new Error(`${opts.trainer}: ${text.problem}`);
+      const facts = parseTrainerText(text, opts.trainer);
       if (E.isLeft(facts)) throw new Error(facts.left.map(issueText).join('; '));
       run = facts.right;
     }

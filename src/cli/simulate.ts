@@ -3,7 +3,7 @@
  * already happened (Lightning CSV, TensorBoard event files, or JSONL loop events), and report what
  * each would have saved, removed and kept, with regret and storage figures.
  */
-import { accessSync, constants, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
@@ -11,6 +11,7 @@ import { decodeFact, parseTrainerText, runFactsFrom, type LoopFacts, type RunFac
 import { openLog, type FitLog } from '../sources/open.ts';
 import { SourceError } from '../sources/records.ts';
 import { issueText, type TextIssue } from '../sources/structuredText.ts';
+import { readTrainerFile } from '../sources/text.ts';
 import { parsePolicyText, readPolicyArg, type Policy } from '../policyFile.ts';
 import { simulate, type MetricChoice, type SimulationResult } from '../simulate/run.ts';
 import { parseSize } from '../simulate/size.ts';
@@ -106,12 +107,8 @@ function runFacts(o: CommonOptions): RunFacts {
     if (E.isLeft(r)) throw new UsageError(r.left.map((i) => i.message).join('\n'));
     return r.right;
   }
-  let text: string;
-  try {
-    text = readFileSync(o.trainer, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${o.trainer}: cannot read the trainer file: ${(e as Error).message}`);
-  }
+  const text = readTrainerFile(o.trainer);
+  if (typeof text !== 'string') throw new UsageError(`${o.trainer}: ${text.problem}`);
   const r = parseTrainerText(text, o.trainer, flags);
   if (E.isLeft(r)) throw issuesError(r.left);
   return r.right;
@@ -211,7 +208,7 @@ async function execute(policies: Policy[], log: string, o: CommonOptions, compar
       }),
     );
   } catch (e) {
-    if (e instanceof SourceError) throw new UsageError(`${e.message}${o.skipBad ? '' : '\n(--skip-bad skips malformed records and counts them)'}`);
+    if (e instanceof SourceError) throw new UsageError(`${e.message}${o.skipBad || !e.skippable ? '' : '\n(--skip-bad skips malformed records and counts them)'}`);
     throw e;
   }
   process.stdout.write(o.format === 'json' ? renderJson(result) : compare ? renderCompareTable(result) : renderSimulateTable(result));
