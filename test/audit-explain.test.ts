@@ -62,7 +62,7 @@ test('loop events explained through a policy file, by line number', async () => 
   writeFileSync(policy, 'save_top_k: 3\nmonitor: null\n');
   const bad = await explain(evPath, { policy });
   assert.equal(bad.code, 2);
-  assert.match(bad.lines[0]!, /^ckpt explain: .*policy\.yaml: save_top_k=3 is not allowed: without a monitor, save_top_k must be -1, 0 or 1/);
+  assert.match(bad.lines[0]!, /^ckpt explain: .*policy\.yaml:1:1: save_top_k: save_top_k=3 is not allowed: without a monitor, save_top_k must be -1, 0 or 1/);
 });
 
 test('the ckpt binary: audit verify and explain are registered and exit with their codes', async () => {

@@ -165,7 +165,7 @@ export function registerAudit(program: Command): void {
     .command('lightning')
     .argument('<metrics>', "the run's metrics log: metrics.csv, an events.out.tfevents.* file or a version folder")
     .argument('<dir>', 'the checkpoint folder Lightning wrote')
-    .requiredOption('--policy <file>', 'the ModelCheckpoint arguments (JSON or YAML, Lightning names)')
+    .requiredOption('--policy <file|inline>', 'the ModelCheckpoint arguments: a JSON/YAML file or inline text, as for ckpt simulate --policy')
     .option('--trainer <file>', 'Trainer arguments and loop facts (JSON or YAML; max_epochs, val_check_interval, num_training_batches, fits, ...)')
     .option('--resumed-log <log>', "a later fit's log (resumed runs; repeat in order)", (v: string, prev: string[] = []) => [...prev, v])
     .option('--cwd <dir>', 'where the training script ran (relative dirpath and paths resolve here; default: the current directory)')
@@ -179,7 +179,7 @@ export function registerAudit(program: Command): void {
   program
     .command('explain')
     .argument('<input>', 'a decision log, or a JSONL file of loop events (with --policy)')
-    .option('--policy <file>', 'ModelCheckpoint options (JSON or YAML) for an events file')
+    .option('--policy <file|inline>', 'ModelCheckpoint options for an events file: a JSON/YAML file or inline text, as for ckpt simulate --policy')
     .option('--cwd <dir>', 'working directory relative dirpaths resolve against (events file; default: the current one)')
     .option('--all', 'show routine hooks and info lines too')
     .description('every decision in plain sentences: what was saved, removed or linked and why, and why nothing was')

@@ -15,14 +15,12 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-const entry = `import { Command } from 'commander';
-import { registerSimulate } from ${JSON.stringify(join(root, 'src/cli/simulate.ts'))};
-import { registerAudit } from ${JSON.stringify(join(root, 'src/cli/audit.ts'))};
-const p = new Command('ckpt'); registerSimulate(p); registerAudit(p);
-await p.parseAsync(process.argv.slice(1), { from: 'user' });`;
+const entry = join(root, 'test/helpers/cli-entry.ts');
+/** tsx by URL: the command may run in a folder outside the project (a temp copy of a run) */
+const tsx = import.meta.resolve('tsx');
 
 export function ckpt(args: readonly string[], cwd = root): CliResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', entry, '--', ...args], { cwd, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  const r = spawnSync(process.execPath, ['--import', tsx, entry, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
