@@ -33,3 +33,13 @@ test('--html into a folder that does not exist, or onto a folder: refused before
   assert.equal(f.stderr, `ckpt: --html: cannot write ${join(underFile, 'r.html')}: ${underFile} is not a folder\n`);
   for (const x of [r, d, f]) assert.doesNotMatch(x.stderr, STACK);
 });
+
+test('compare with one policy is refused, pointing to simulate; with none too', () => {
+  const one = ckpt(['compare', '{monitor: val_loss}', tiny]);
+  assert.equal(one.code, 1);
+  assert.equal(one.stdout, '');
+  assert.equal(one.stderr, `ckpt: compare: give two or more policies and then the log (ckpt compare P1 P2 ... LOG); got one policy: to replay one policy, use ckpt simulate --policy '{monitor: val_loss}' ${tiny}\n`);
+  const none = ckpt(['compare', tiny]);
+  assert.equal(none.code, 1);
+  assert.equal(none.stderr, 'ckpt: compare: give two or more policies and then the log (ckpt compare P1 P2 ... LOG)\n');
+});

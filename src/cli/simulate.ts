@@ -225,6 +225,11 @@ async function execute(policies: Policy[], log: string, o: CommonOptions, compar
   return 0;
 }
 
+/** A word as it is typed in a POSIX shell, for commands the messages suggest. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
 function fail(e: unknown): number {
   if (e instanceof UsageError) {
     process.stderr.write(`ckpt: ${e.message}\n`);
@@ -257,7 +262,13 @@ export function registerSimulate(program: Command): void {
       .description('replay several checkpoint policies on the same log and compare their figures side by side'),
   ).action(async (args: string[], o: CommonOptions) => {
     try {
-      if (args.length < 2) throw new UsageError('compare: give at least one policy and then the log (ckpt compare P1 P2 ... LOG)');
+      if (args.length < 3) {
+        throw new UsageError(
+          args.length < 2
+            ? 'compare: give two or more policies and then the log (ckpt compare P1 P2 ... LOG)'
+            : `compare: give two or more policies and then the log (ckpt compare P1 P2 ... LOG); got one policy: to replay one policy, use ckpt simulate --policy ${shellWord(args[0]!)} ${shellWord(args[1]!)}`,
+        );
+      }
       const log = args[args.length - 1]!;
       const policies: Policy[] = [];
       const issues: TextIssue[] = [];
