@@ -43,3 +43,29 @@ test('compare with one policy is refused, pointing to simulate; with none too', 
   assert.equal(none.code, 1);
   assert.equal(none.stderr, 'ckpt: compare: give two or more policies and then the log (ckpt compare P1 P2 ... LOG)\n');
 });
+
+test('--metric: a mode other than min or max is refused with what is allowed; a name the log lacks lists the names it has', () => {
+  const up = ckpt(['simulate', '--set', 'monitor=val_loss', '--metric', 'val_loss:up', tiny]);
+  assert.equal(up.code, 1);
+  assert.equal(up.stdout, '');
+  assert.equal(up.stderr, 'ckpt: --metric: mode "up" is not allowed: the mode is min or max, as in --metric val_loss:min or --metric val_loss:max (min when left out)\n');
+
+  const typo = ckpt(['simulate', '--set', 'monitor=val_loss', '--metric', 'val_los:min', tiny]);
+  assert.equal(typo.code, 1);
+  assert.equal(typo.stdout, '');
+  assert.equal(typo.stderr, "ckpt: --metric val_los: the log has no metric 'val_los' (did you mean 'val_loss'?); its metrics are: train_loss, val_loss\n");
+
+  // event files too, and compare
+  const dir = join(root, 'test/fixtures/lightning-runs/runs/022-resume-from-last-new-version');
+  const none = ckpt(['compare', '{monitor: val_loss}', '{monitor: val_loss, save_top_k: 2}', '--metric', 'nosuch', '--resumed-log', 'logs/tb/version_1', 'logs/tb/version_0'], dir);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /^ckpt: --metric nosuch: the log has no metric 'nosuch'; its metrics are: (\S+, )*val_loss(, \S+)*\n$/);
+
+  // a metric the log has, and a name logged split into _step/_epoch columns, are accepted
+  const ok = ckpt(['simulate', '--metric', 'val_loss:max', '--format', 'json', tiny]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual((JSON.parse(ok.stdout) as { policies: { metric: unknown }[] }).policies[0]!.metric, { name: 'val_loss', mode: 'max' });
+  const split = join(tmp, 'split.csv');
+  writeFileSync(split, 'epoch,step,train_loss_step,train_loss_epoch\n0,1,0.5,\n0,3,,0.4\n');
+  assert.equal(ckpt(['simulate', '--metric', 'train_loss', split]).code, 0);
+});

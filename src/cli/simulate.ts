@@ -8,7 +8,8 @@ import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeFact, parseTrainerText, runFactsFrom, type LoopFacts, type RunFacts } from '../sources/loopFacts.ts';
-import { openLog, type FitLog } from '../sources/open.ts';
+import { logMetricNames, openLog, type FitLog } from '../sources/open.ts';
+import { didYouMean } from '../core/didYouMean.ts';
 import { SourceError } from '../sources/records.ts';
 import { issueText, type TextIssue } from '../sources/structuredText.ts';
 import { readTrainerFile } from '../sources/text.ts';
@@ -114,11 +115,29 @@ function runFacts(o: CommonOptions): RunFacts {
   return r.right;
 }
 
+/** `name`, `name:min` or `name:max`; anything after the last `:` must be the mode (a name with `:` in it takes one: `a:b:min`). */
 function metricChoice(text: string | undefined): MetricChoice | null {
   if (text === undefined) return null;
-  const m = /^(.*?)(?::(min|max))?$/.exec(text)!;
-  if (!m[1]) throw new UsageError(`--metric: expected a metric name, optionally with :min or :max, got ${JSON.stringify(text)}`);
-  return { name: m[1], mode: (m[2] as 'min' | 'max' | undefined) ?? 'min' };
+  const cut = text.lastIndexOf(':');
+  const name = cut < 0 ? text : text.slice(0, cut);
+  const mode = cut < 0 ? 'min' : text.slice(cut + 1);
+  if (mode !== 'min' && mode !== 'max') {
+    throw new UsageError(`--metric: mode ${JSON.stringify(mode)} is not allowed: the mode is min or max, as in --metric ${name || 'val_loss'}:min or --metric ${name || 'val_loss'}:max (min when left out)`);
+  }
+  if (name === '') throw new UsageError(`--metric: expected a metric name, optionally with :min or :max, got ${JSON.stringify(text)}`);
+  return { name, mode };
+}
+
+/**
+ * A --metric the logs never logged leaves every figure blank: refused, naming the metrics they have.
+ * Only when no policy observed it, so the second read of the logs happens only on this error path.
+ */
+async function checkMetricLogged(metric: MetricChoice, result: SimulationResult, logs: readonly FitLog[], skipBad: boolean): Promise<void> {
+  if (result.policies.some((p) => p.bestObserved !== null)) return;
+  const names = await logMetricNames(logs, { bad: { skipBad } });
+  if ([metric.name, `${metric.name}_epoch`, `${metric.name}_step`].some((n) => names.includes(n))) return;
+  const shown = names.slice(0, 20).join(', ') + (names.length > 20 ? `, ... (${names.length} in all)` : '');
+  throw new UsageError(`--metric ${metric.name}: the log has no metric '${metric.name}'${didYouMean(metric.name, names)}; ${names.length ? `its metrics are: ${shown}` : 'it has no metric values'}`);
 }
 
 /** Why the report cannot be written at `file`, checked before the simulation runs (which can take a while). */
@@ -188,6 +207,7 @@ async function execute(policies: Policy[], log: string, o: CommonOptions, compar
     const problem = htmlTargetProblem(o.html);
     if (problem !== null) throw new UsageError(`--html: ${problem}`);
   }
+  const metric = metricChoice(o.metric);
   const logs = logsOf(log, o.resumedLog);
   const run = runFacts(o);
   const list = (t: string | undefined) => (t === undefined ? undefined : t.split(',').map((x) => x.trim()).filter(Boolean));
@@ -201,7 +221,7 @@ async function execute(policies: Policy[], log: string, o: CommonOptions, compar
         cwd,
         loggerDir: o.loggerDir ?? null,
         roles: { valMetrics: list(o.valMetrics), testMetrics: list(o.testMetrics) },
-        metric: metricChoice(o.metric),
+        metric,
         ckptSize: size,
         skipBad: o.skipBad ?? false,
         progress,
@@ -211,6 +231,7 @@ async function execute(policies: Policy[], log: string, o: CommonOptions, compar
     if (e instanceof SourceError) throw new UsageError(`${e.message}${o.skipBad || !e.skippable ? '' : '\n(--skip-bad skips malformed records and counts them)'}`);
     throw e;
   }
+  if (metric !== null) await checkMetricLogged(metric, result, logs, o.skipBad ?? false);
   process.stdout.write(o.format === 'json' ? renderJson(result) : compare ? renderCompareTable(result) : renderSimulateTable(result));
   if (o.html !== undefined) {
     const page = await renderHtml(result, compare ? 'Checkpoint policies compared' : `Checkpoint policy simulation: ${policies[0]!.name}`);
