@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,13 +74,20 @@ test('the ckpt binary: audit verify and explain are registered and exit with the
   const run = promisify(execFile);
   const ok = await run(process.execPath, [bin, 'audit', 'verify', path]);
   assert.match(ok.stdout, /result: verified\n$/);
-  writeFileSync(path, '{"type":"head"}\n');
-  const bad = await run(process.execPath, [bin, 'audit', 'verify', path]).then(
-    () => assert.fail('exit 0 on a broken log'),
-    (e: { code: number; stdout: string }) => e,
-  );
+  const fails = (args: string[]) =>
+    run(process.execPath, [bin, ...args]).then(
+      () => assert.fail(`exit 0: ${args.join(' ')}`),
+      (e: { code: number; stdout: string }) => e,
+    );
+  writeFileSync(path, readFileSync(path, 'utf8').replace('"cwd":"/"', '"cwd":"/elsewhere"'));
+  const bad = await fails(['audit', 'verify', path]);
   assert.equal(bad.code, 1);
-  assert.match(bad.stdout, /chain broken: record 1: hash: expected a "hash" field/);
+  assert.match(bad.stdout, /chain broken: record 1: hash: expected .* the record was changed after it was written/);
+  // no line is a record at all: not a decision log (exit 2), not a tampered one
+  writeFileSync(path, '{"type":"head"}\n');
+  const notLog = await fails(['audit', 'verify', path]);
+  assert.equal(notLog.code, 2);
+  assert.match(notLog.stdout, /^unreadable: .*cli\.jsonl: not a decision log: no line is a record \(a JSON object ending in a "hash" field\); record 1: hash: expected a "hash" field/);
 });
 
 test.after?.(() => rmSync(tmp, { recursive: true, force: true }));

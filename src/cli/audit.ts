@@ -5,7 +5,9 @@
  *   lightning: 0 clean, 1 drift, 2 unreadable (metrics, folder or policy), 3 the logs cannot tell
  *   explain:   0, or 2 when the input cannot be read
  */
+import { statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Command } from 'commander';
 import { openStore } from '../../plugins/index.ts';
@@ -47,7 +49,31 @@ export async function runVerify(log: string, opts: { json?: boolean }, out = say
   return report.exitCode;
 }
 
+/**
+ * Why a local checkpoint folder cannot be audited, or null. Checked before the store is opened:
+ * opening a folder store creates a missing folder, which would then be reported as empty (every
+ * file "missing") instead of as the typo it usually is.
+ */
+function localFolderProblem(dir: string): string | null {
+  if (isUrl(dir)) return null;
+  const path = dir.startsWith('file://') ? fileURLToPath(dir) : dir;
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return `cannot read the checkpoint folder ${dir}: ${code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'part of its path is a file' : (e as Error).message}`;
+  }
+  return st.isDirectory() ? null : `${dir} is not a folder (give the checkpoint folder the log's saves went to)`;
+}
+
 export async function runStorage(log: string, dir: string, opts: { json?: boolean; checksums?: boolean }, out = say): Promise<number> {
+  const problem = localFolderProblem(dir);
+  if (problem !== null) {
+    if (opts.json) out(JSON.stringify({ log, location: dir, status: 'unreadable', exitCode: 2, unreadable: problem }));
+    else [`unreadable: ${problem}`, 'result: unreadable'].forEach((l) => out(l));
+    return 2;
+  }
   let store;
   try {
     store = await openStore(dir);
