@@ -4,6 +4,7 @@
  */
 import Table from 'cli-table3';
 import { explainReason } from '../core/explain.ts';
+import { simulatedLogLine } from '../audit/explain.ts';
 import { formatBytes } from '../simulate/size.ts';
 import type { PolicyResult, SimulationResult } from '../simulate/run.ts';
 
@@ -92,7 +93,8 @@ export function renderSimulateTable(r: SimulationResult): string {
   for (const [k, v] of figureRows(p)) f.push({ [k]: v });
   out.push(f.toString(), '');
   out.push(...undeterminedLines(p));
-  for (const w of p.warnings) out.push(`warning: ${w}`);
+  // Lightning's warnings in the simulated run, not about the user's folders now
+  for (const w of p.warnings) out.push(simulatedLogLine('warning', w));
   for (const e of p.errors) out.push(`error: Lightning would raise ${e.errorType} at ${where(e.epoch, e.step)}: ${e.message}`);
   return out.join('\n') + '\n';
 }
