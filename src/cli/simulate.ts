@@ -232,7 +232,9 @@ async function execute(policies: Policy[], log: string, o: CommonOptions, compar
     throw e;
   }
   if (metric !== null) await checkMetricLogged(metric, result, logs, o.skipBad ?? false);
-  process.stdout.write(o.format === 'json' ? renderJson(result) : compare ? renderCompareTable(result) : renderSimulateTable(result));
+  // on a terminal, tables fit its width; piped or redirected, every cell stays on one line
+  const layout = process.stdout.isTTY && process.stdout.columns > 0 ? { width: process.stdout.columns } : {};
+  process.stdout.write(o.format === 'json' ? renderJson(result) : compare ? renderCompareTable(result, layout) : renderSimulateTable(result, layout));
   if (o.html !== undefined) {
     const page = await renderHtml(result, compare ? 'Checkpoint policies compared' : `Checkpoint policy simulation: ${policies[0]!.name}`);
     try {
