@@ -45,11 +45,12 @@ test('a binary metrics.csv, .jsonl, policy or trainer file: "does not look like 
   }
 });
 
-test('audit lightning with a binary metrics file or trainer file: unreadable (exit 2), escaped', () => {
+test('audit lightning with a binary metrics, trainer or policy file: unreadable (exit 2), escaped', () => {
   const dir = join(root, 'test/fixtures/lightning-runs/runs/001-topk1-val-loss');
   const policy = join(tmp, 'ok-policy.yaml');
   writeFileSync(policy, 'monitor: val_loss\n');
-  for (const args of [['audit', 'lightning', '--policy', policy, binaryFile('m.csv'), dir], ['audit', 'lightning', '--policy', policy, '--trainer', binaryFile('t.yaml'), join(dir, 'logs/csv/version_0/metrics.csv'), dir]]) {
+  const metrics = join(dir, 'logs/csv/version_0/metrics.csv');
+  for (const args of [['audit', 'lightning', '--policy', policy, binaryFile('m.csv'), dir], ['audit', 'lightning', '--policy', policy, '--trainer', binaryFile('t.yaml'), metrics, dir], ['audit', 'lightning', '--policy', binaryFile('p.yaml'), metrics, dir]]) {
     const r = ckpt(args);
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stdout, /^unreadable: .*: does not look like a (CSV|JSON or YAML) text file \(binary data: NUL bytes\); it starts with "\\u007fELF/);
