@@ -8,6 +8,7 @@ import { basename, extname } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeConfig, type PolicyConfig } from './core/config.ts';
 import { parseStructured, type StructuredText, type TextIssue } from './sources/structuredText.ts';
+import { notTextProblem } from './sources/text.ts';
 
 export interface Policy {
   /** a display name: the `name` key, else the file name without its extension */
@@ -95,13 +96,15 @@ export function readPolicyArg(arg: string, sets: readonly string[] = []): E.Eith
     isFile = false;
   }
   if (isFile) {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = readFileSync(arg, 'utf8');
+      bytes = readFileSync(arg);
     } catch (e) {
       return E.left([{ source: arg, position: null, field: null, message: `cannot read the policy file: ${(e as Error).message}` }]);
     }
-    return parsePolicyText(text, arg, sets);
+    const notText = notTextProblem(bytes, 'JSON or YAML');
+    if (notText !== null) return E.left([{ source: arg, position: null, field: null, message: `${notText}; expected a policy file of ModelCheckpoint options` }]);
+    return parsePolicyText(bytes.toString('utf8'), arg, sets);
   }
   if (!/[{:]/.test(arg)) {
     return E.left([{ source: arg, position: null, field: null, message: 'no such policy file (inline policies are JSON or YAML mappings, like \'{monitor: val_loss, save_top_k: 3}\')' }]);

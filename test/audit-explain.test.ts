@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,7 +63,7 @@ test('loop events explained through a policy file, by line number', async () => 
   writeFileSync(policy, 'save_top_k: 3\nmonitor: null\n');
   const bad = await explain(evPath, { policy });
   assert.equal(bad.code, 2);
-  assert.match(bad.lines[0]!, /^ckpt explain: .*policy\.yaml: save_top_k=3 is not allowed: without a monitor, save_top_k must be -1, 0 or 1/);
+  assert.match(bad.lines[0]!, /^ckpt explain: .*policy\.yaml:1:1: save_top_k: save_top_k=3 is not allowed: without a monitor, save_top_k must be -1, 0 or 1/);
 });
 
 test('the ckpt binary: audit verify and explain are registered and exit with their codes', async () => {
@@ -74,13 +74,20 @@ test('the ckpt binary: audit verify and explain are registered and exit with the
   const run = promisify(execFile);
   const ok = await run(process.execPath, [...CKPT, 'audit', 'verify', path]);
   assert.match(ok.stdout, /result: verified\n$/);
-  writeFileSync(path, '{"type":"head"}\n');
-  const bad = await run(process.execPath, [...CKPT, 'audit', 'verify', path]).then(
-    () => assert.fail('exit 0 on a broken log'),
-    (e: { code: number; stdout: string }) => e,
-  );
+  const fails = (args: string[]) =>
+    run(process.execPath, [...CKPT, ...args]).then(
+      () => assert.fail(`exit 0: ${args.join(' ')}`),
+      (e: { code: number; stdout: string }) => e,
+    );
+  writeFileSync(path, readFileSync(path, 'utf8').replace('"cwd":"/"', '"cwd":"/elsewhere"'));
+  const bad = await fails(['audit', 'verify', path]);
   assert.equal(bad.code, 1);
-  assert.match(bad.stdout, /chain broken: record 1: hash: expected a "hash" field/);
+  assert.match(bad.stdout, /chain broken: record 1: hash: expected .* the record was changed after it was written/);
+  // no line is a record at all: not a decision log (exit 2), not a tampered one
+  writeFileSync(path, '{"type":"head"}\n');
+  const notLog = await fails(['audit', 'verify', path]);
+  assert.equal(notLog.code, 2);
+  assert.match(notLog.stdout, /^unreadable: .*cli\.jsonl: not a decision log: no line is a record \(a JSON object ending in a "hash" field\); record 1: hash: expected a "hash" field/);
 });
 
 test.after?.(() => rmSync(tmp, { recursive: true, force: true }));

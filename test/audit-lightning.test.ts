@@ -119,7 +119,7 @@ test('unreadable inputs: exit 2 naming what could not be read', async () => {
   lines.length = 0;
   writeFileSync(c.opts.policy, '{"save_top_k": 3, "monitr": "val_loss"}');
   assert.equal(await runLightning(c.metrics, c.dir, c.opts, (l) => lines.push(l)), 2);
-  assert.match(lines[0]!, /^unreadable: .*policy\.json: unknown option 'monitr' \(did you mean 'monitor'\?\)/);
+  assert.match(lines[0]!, /^unreadable: .*policy\.json:1:\d+: monitr: unknown option 'monitr' \(did you mean 'monitor'\?\)/);
 });
 
 test.after?.(() => rmSync(tmp, { recursive: true, force: true }));

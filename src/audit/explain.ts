@@ -131,6 +131,17 @@ const ROUTINE = new Set<NoteKind>(['noDecision', 'otherHook']);
 export interface ExplainOptions {
   /** every note and log line, routine ones included */
   readonly all?: boolean;
+  /**
+   * the events are replayed here, not recorded from a run: the policy's log lines (Lightning's
+   * messages) are labelled as simulated, so that "Checkpoint directory ... exists" is not read as
+   * a statement about the user's folder
+   */
+  readonly simulated?: boolean;
+}
+
+/** A log line the simulation produced, labelled as such (tables and explanations of replayed events). */
+export function simulatedLogLine(level: string, message: string): string {
+  return `simulated Lightning ${level}: ${message}`;
 }
 
 function viewOf(e: LoopEvent): { epoch: number; step: number } {
@@ -144,7 +155,7 @@ export function explainDecision(prefix: string, event: LoopEvent, effects: reado
   const { epoch, step } = viewOf(event);
   for (const e of effects) {
     if (e.type === 'log' && e.level !== 'warning' && !opts.all) continue;
-    out.push(`${prefix}${explainEffect(e)}`);
+    out.push(`${prefix}${e.type === 'log' && opts.simulated ? simulatedLogLine(e.level, e.message) : explainEffect(e)}`);
   }
   for (const n of notes) {
     if (!opts.all && (ROUTINE.has(n.kind) || (n.kind === 'notDue' && event.type === 'trainBatchEnded'))) continue;

@@ -38,7 +38,7 @@ export function* explainEvents(events: Iterable<{ readonly event: LoopEvent; rea
   let hidden = 0;
   for (const { event, line } of events) {
     const [next, effects] = reduce(state, event);
-    const lines = explainDecision(`line ${line}: `, event, effects, classify(state, event, next, effects), opts);
+    const lines = explainDecision(`line ${line}: `, event, effects, classify(state, event, next, effects), { ...opts, simulated: true });
     if (lines.length === 0) hidden++;
     yield* lines;
     state = next;

@@ -1,11 +1,11 @@
 /**
  * Where the audit commands read from: a decision log in a file or in a bucket, and a policy file
- * (ModelCheckpoint options as JSON or YAML, Lightning's names or camelCase).
+ * (ModelCheckpoint options as JSON or YAML, Lightning's names or camelCase, as simulate reads it).
  */
-import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
-import { parse as parseYaml } from 'yaml';
-import { decodeConfig, type PolicyConfig } from '../core/config.ts';
+import type { PolicyConfig } from '../core/config.ts';
+import { readPolicyArg } from '../policyFile.ts';
+import { issueText } from '../sources/structuredText.ts';
 import { openStore } from '../../plugins/index.ts';
 import { payloadToBytes } from '../../plugins/payload/codec.ts';
 import type { LogSource } from './reader.ts';
@@ -30,21 +30,13 @@ export async function logSource(location: string): Promise<LogSource> {
 
 export class PolicyFileError extends Error {}
 
-/** Reads ModelCheckpoint options from a JSON or YAML file; every problem is named. */
-export function loadPolicy(file: string): PolicyConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new PolicyFileError(`cannot read the policy ${file}: ${(e as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    throw new PolicyFileError(`${file}: not JSON or YAML: ${(e as Error).message}`);
-  }
-  const r = decodeConfig(doc ?? {});
-  if (E.isLeft(r)) throw new PolicyFileError(`${file}: ${r.left.map((i) => i.message).join('; ')}`);
-  return r.right;
+/**
+ * ModelCheckpoint options from a policy file (or inline text), read as `ckpt simulate --policy`
+ * reads them (src/policyFile.ts: an optional `name`, snake_case or camelCase, every problem with its
+ * line and column), so that one policy file works in every command.
+ */
+export function loadPolicy(arg: string): PolicyConfig {
+  const p = readPolicyArg(arg);
+  if (E.isLeft(p)) throw new PolicyFileError(p.left.map(issueText).join('\n'));
+  return p.right.config;
 }

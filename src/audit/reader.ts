@@ -8,6 +8,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { sha256Hex, unsealLine } from './canonical.ts';
 import { decodeRecord, LOG_FORMAT, type LogRecord } from './format.ts';
+import { escapeNonPrinting, quoteText } from '../sources/text.ts';
 
 export type LogSource = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'bytes'; readonly name: string; readonly data: Uint8Array };
 
@@ -55,6 +56,8 @@ export interface ChainProblem {
   readonly record: number;
   readonly kind: 'json' | 'shape' | 'hash' | 'prev' | 'number' | 'format';
   readonly message: string;
+  /** the line is not even shaped like a record (not JSON, or no "hash" field at its end) */
+  readonly unsealed?: true;
 }
 
 export type LogItem =
@@ -82,7 +85,7 @@ export function* readLog(source: LogSource): Generator<LogItem> {
     try {
       value = JSON.parse(l.text);
     } catch (e) {
-      yield { kind: 'problem', problem: { record: l.line, kind: 'json', message: `record ${l.line}: not valid JSON (${(e as Error).message})` } };
+      yield { kind: 'problem', problem: { record: l.line, kind: 'json', message: `record ${l.line}: not valid JSON (${escapeNonPrinting((e as Error).message)})`, unsealed: true } };
       prevHash = null;
       continue;
     }
@@ -91,7 +94,7 @@ export function* readLog(source: LogSource): Generator<LogItem> {
     prevHash = typeof raw.hash === 'string' ? raw.hash : null;
     const sealed = unsealLine(l.text);
     if (sealed === null) {
-      yield { kind: 'problem', problem: { record: l.line, kind: 'hash', message: `record ${l.line}: hash: expected a "hash" field (64 hex digits) at the end of the line, found ${raw.hash === undefined ? 'none' : JSON.stringify(raw.hash)}` } };
+      yield { kind: 'problem', problem: { record: l.line, kind: 'hash', message: `record ${l.line}: hash: expected a "hash" field (64 hex digits) at the end of the line, found ${raw.hash === undefined ? 'none' : typeof raw.hash === 'string' ? quoteText(raw.hash, 70) : String(JSON.stringify(raw.hash)).slice(0, 70)}`, unsealed: true } };
       continue;
     }
     const computed = sha256Hex(sealed.body);

@@ -17,6 +17,7 @@ import { canonicalJson } from './canonical.ts';
 import { classify } from './decisions.ts';
 import { stateJsonOf, type LogRecord } from './format.ts';
 import { readLog, sourceName, type ChainProblem, type LogSource } from './reader.ts';
+import { headBytes, notTextProblem } from '../sources/text.ts';
 
 export interface Divergence {
   readonly record: number;
@@ -82,6 +83,8 @@ export function verifyLog(source: LogSource): VerifyReport {
   const name = sourceName(source);
   const observations: string[] = [];
   if (source.kind === 'file' && !existsSync(source.path)) return unreadableReport(name, `${name}: no such file`);
+  const notText = notTextProblem(source.kind === 'file' ? headBytes(source.path) : source.data.subarray(0, 4096), 'decision log (JSON lines)');
+  if (notText !== null) return unreadableReport(name, `${name}: ${notText}`);
   const v = new Verifier(observations);
   try {
     for (const item of readLog(source)) {
@@ -138,6 +141,8 @@ class Verifier {
   lastHash: string | null = null;
   firstType: string | null = null;
   formatProblem: ChainProblem | null = null;
+  /** lines shaped like records (JSON ending in a hash field), whether or not their hash checks */
+  sealed = 0;
   private seg: Segment | null = null;
   /** the newest decision per seq with storage effects still waiting for outcomes */
   private readonly pending = new Map<number, Decided>();
@@ -148,6 +153,7 @@ class Verifier {
   constructor(private readonly observations: string[]) {}
 
   chainProblem(p: ChainProblem) {
+    if (!p.unsealed) this.sealed++;
     if (p.kind === 'format' && this.formatProblem === null) this.formatProblem = p;
     this.chainProblems++;
     if (this.chain === null) this.chain = p;
@@ -165,6 +171,7 @@ class Verifier {
   }
 
   record(r: LogRecord, raw: Record<string, unknown>) {
+    this.sealed++;
     if (this.firstType === null) this.firstType = r.type;
     switch (r.type) {
       case 'head':
@@ -348,6 +355,11 @@ class Verifier {
     if (this.formatProblem !== null) {
       status = 'unreadable';
       unreadable = `${source}: ${this.formatProblem.message}`;
+    } else if (this.records > 0 && this.sealed === 0) {
+      // no line is even shaped like a record: another kind of file, not an edited log (an edited
+      // record keeps its "hash" field, so a tampered log always has such lines)
+      status = 'unreadable';
+      unreadable = `${source}: not a decision log: no line is a record (a JSON object ending in a "hash" field); ${this.chain?.message ?? ''}`;
     } else if (this.records === 0) {
       status = 'unreadable';
       unreadable = this.torn ? `${source}: the only line is torn (${this.torn.bytes} bytes without a newline)` : `${source}: the log is empty`;

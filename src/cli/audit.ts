@@ -5,8 +5,9 @@
  *   lightning: 0 clean, 1 drift, 2 unreadable (metrics, folder or policy), 3 the logs cannot tell
  *   explain:   0, or 2 when the input cannot be read
  */
-import { readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Command } from 'commander';
 import { openStore } from '../../plugins/index.ts';
@@ -20,6 +21,7 @@ import { readJsonlEvents } from '../sources/jsonl.ts';
 import { parseTrainerText, type RunFacts } from '../sources/loopFacts.ts';
 import { openLog, type FitLog } from '../sources/open.ts';
 import { issueText } from '../sources/structuredText.ts';
+import { readTrainerFile } from '../sources/text.ts';
 import type { LoopEvent } from '../core/events.ts';
 import { SUMMARY } from './commands.ts';
 
@@ -48,7 +50,31 @@ export async function runVerify(log: string, opts: { json?: boolean }, out = say
   return report.exitCode;
 }
 
+/**
+ * Why a local checkpoint folder cannot be audited, or null. Checked before the store is opened:
+ * opening a folder store creates a missing folder, which would then be reported as empty (every
+ * file "missing") instead of as the typo it usually is.
+ */
+function localFolderProblem(dir: string): string | null {
+  if (isUrl(dir)) return null;
+  const path = dir.startsWith('file://') ? fileURLToPath(dir) : dir;
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return `cannot read the checkpoint folder ${dir}: ${code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'part of its path is a file' : (e as Error).message}`;
+  }
+  return st.isDirectory() ? null : `${dir} is not a folder (give the checkpoint folder the log's saves went to)`;
+}
+
 export async function runStorage(log: string, dir: string, opts: { json?: boolean; checksums?: boolean }, out = say): Promise<number> {
+  const problem = localFolderProblem(dir);
+  if (problem !== null) {
+    if (opts.json) out(JSON.stringify({ log, location: dir, status: 'unreadable', exitCode: 2, unreadable: problem }));
+    else [`unreadable: ${problem}`, 'result: unreadable'].forEach((l) => out(l));
+    return 2;
+  }
   let store;
   try {
     store = await openStore(dir);
@@ -88,7 +114,9 @@ export async function runLightning(metrics: string, dir: string, opts: Lightning
     config = loadPolicy(opts.policy);
     logs = [metrics, ...(opts.resumedLog ?? [])].flatMap((l) => openLog(resolve(cwd, l)));
     if (opts.trainer !== undefined) {
-      const facts = parseTrainerText(readFileSync(opts.trainer, 'utf8'), opts.trainer);
+      const text = readTrainerFile(opts.trainer);
+      if (typeof text !== 'string') throw new Error(`${opts.trainer}: ${text.problem}`);
+      const facts = parseTrainerText(text, opts.trainer);
       if (E.isLeft(facts)) throw new Error(facts.left.map(issueText).join('; '));
       run = facts.right;
     }
@@ -164,7 +192,7 @@ export function registerAudit(program: Command): void {
     .command('lightning')
     .argument('<metrics>', "the run's metrics log: metrics.csv, an events.out.tfevents.* file or a version folder")
     .argument('<dir>', 'the checkpoint folder Lightning wrote')
-    .requiredOption('--policy <file>', 'the ModelCheckpoint arguments (JSON or YAML, Lightning names)')
+    .requiredOption('--policy <file|inline>', 'the ModelCheckpoint arguments: a JSON/YAML file or inline text, as for ckpt simulate --policy')
     .option('--trainer <file>', 'Trainer arguments and loop facts (JSON or YAML; max_epochs, val_check_interval, num_training_batches, fits, ...)')
     .option('--resumed-log <log>', "a later fit's log (resumed runs; repeat in order)", (v: string, prev: string[] = []) => [...prev, v])
     .option('--cwd <dir>', 'where the training script ran (relative dirpath and paths resolve here; default: the current directory)')
@@ -178,7 +206,7 @@ export function registerAudit(program: Command): void {
   program
     .command('explain')
     .argument('<input>', 'a decision log, or a JSONL file of loop events (with --policy)')
-    .option('--policy <file>', 'ModelCheckpoint options (JSON or YAML) for an events file')
+    .option('--policy <file|inline>', 'ModelCheckpoint options for an events file: a JSON/YAML file or inline text, as for ckpt simulate --policy')
     .option('--cwd <dir>', 'working directory relative dirpaths resolve against (events file; default: the current one)')
     .option('--all', 'show routine hooks and info lines too')
     .description(SUMMARY.explain)

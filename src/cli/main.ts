@@ -42,6 +42,12 @@ function requested(args: readonly string[]): CommandName | undefined {
   return word !== undefined && Object.hasOwn(SUMMARY, word) ? (word as CommandName) : undefined;
 }
 
+// A reader that stops early (`ckpt explain LOG | head`) closes the pipe: that ends the output, not in a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(process.exitCode ?? 0);
+});
+
 const program = new Command();
 program
   .name('ckpt')

@@ -3,14 +3,16 @@
  * already happened (Lightning CSV, TensorBoard event files, or JSONL loop events), and report what
  * each would have saved, removed and kept, with regret and storage figures.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeFact, parseTrainerText, runFactsFrom, type LoopFacts, type RunFacts } from '../sources/loopFacts.ts';
-import { openLog, type FitLog } from '../sources/open.ts';
+import { logMetricNames, openLog, type FitLog } from '../sources/open.ts';
+import { didYouMean } from '../core/didYouMean.ts';
 import { SourceError } from '../sources/records.ts';
 import { issueText, type TextIssue } from '../sources/structuredText.ts';
+import { readTrainerFile } from '../sources/text.ts';
 import { parsePolicyText, readPolicyArg, type Policy } from '../policyFile.ts';
 import { simulate, type MetricChoice, type SimulationResult } from '../simulate/run.ts';
 import { parseSize } from '../simulate/size.ts';
@@ -107,22 +109,60 @@ function runFacts(o: CommonOptions): RunFacts {
     if (E.isLeft(r)) throw new UsageError(r.left.map((i) => i.message).join('\n'));
     return r.right;
   }
-  let text: string;
-  try {
-    text = readFileSync(o.trainer, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${o.trainer}: cannot read the trainer file: ${(e as Error).message}`);
-  }
+  const text = readTrainerFile(o.trainer);
+  if (typeof text !== 'string') throw new UsageError(`${o.trainer}: ${text.problem}`);
   const r = parseTrainerText(text, o.trainer, flags);
   if (E.isLeft(r)) throw issuesError(r.left);
   return r.right;
 }
 
+/** `name`, `name:min` or `name:max`; anything after the last `:` must be the mode (a name with `:` in it takes one: `a:b:min`). */
 function metricChoice(text: string | undefined): MetricChoice | null {
   if (text === undefined) return null;
-  const m = /^(.*?)(?::(min|max))?$/.exec(text)!;
-  if (!m[1]) throw new UsageError(`--metric: expected a metric name, optionally with :min or :max, got ${JSON.stringify(text)}`);
-  return { name: m[1], mode: (m[2] as 'min' | 'max' | undefined) ?? 'min' };
+  const cut = text.lastIndexOf(':');
+  const name = cut < 0 ? text : text.slice(0, cut);
+  const mode = cut < 0 ? 'min' : text.slice(cut + 1);
+  if (mode !== 'min' && mode !== 'max') {
+    throw new UsageError(`--metric: mode ${JSON.stringify(mode)} is not allowed: the mode is min or max, as in --metric ${name || 'val_loss'}:min or --metric ${name || 'val_loss'}:max (min when left out)`);
+  }
+  if (name === '') throw new UsageError(`--metric: expected a metric name, optionally with :min or :max, got ${JSON.stringify(text)}`);
+  return { name, mode };
+}
+
+/**
+ * A --metric the logs never logged leaves every figure blank: refused, naming the metrics they have.
+ * Only when no policy observed it, so the second read of the logs happens only on this error path.
+ */
+async function checkMetricLogged(metric: MetricChoice, result: SimulationResult, logs: readonly FitLog[], skipBad: boolean): Promise<void> {
+  if (result.policies.some((p) => p.bestObserved !== null)) return;
+  const names = await logMetricNames(logs, { bad: { skipBad } });
+  if ([metric.name, `${metric.name}_epoch`, `${metric.name}_step`].some((n) => names.includes(n))) return;
+  const shown = names.slice(0, 20).join(', ') + (names.length > 20 ? `, ... (${names.length} in all)` : '');
+  throw new UsageError(`--metric ${metric.name}: the log has no metric '${metric.name}'${didYouMean(metric.name, names)}; ${names.length ? `its metrics are: ${shown}` : 'it has no metric values'}`);
+}
+
+/** Why the report cannot be written at `file`, checked before the simulation runs (which can take a while). */
+function htmlTargetProblem(file: string): string | null {
+  const stat = (p: string) => {
+    try {
+      return statSync(p);
+    } catch {
+      return undefined; // missing, or a file where a folder should be (ENOTDIR): told apart below
+    }
+  };
+  const path = resolve(file);
+  const st = stat(path);
+  if (st?.isDirectory()) return `${file} is a folder; give the report's file name, e.g. --html ${file.replace(/\/+$/, '')}/report.html`;
+  const dir = dirname(path);
+  const parent = stat(dir);
+  if (parent === undefined) return `cannot write ${file}: the folder ${dir} does not exist (create it first)`;
+  if (!parent.isDirectory()) return `cannot write ${file}: ${dir} is not a folder`;
+  try {
+    accessSync(st ? path : dir, constants.W_OK);
+  } catch {
+    return `cannot write ${file}: ${st ? 'the file is' : `the folder ${dir} is`} not writable`;
+  }
+  return null;
 }
 
 function logsOf(first: string, more: readonly string[]): FitLog[] {
@@ -164,6 +204,11 @@ async function execute(policies: Policy[], log: string, o: CommonOptions, compar
     if (typeof s !== 'number') throw new UsageError(`--ckpt-size: ${s.error}`);
     size = s;
   }
+  if (o.html !== undefined) {
+    const problem = htmlTargetProblem(o.html);
+    if (problem !== null) throw new UsageError(`--html: ${problem}`);
+  }
+  const metric = metricChoice(o.metric);
   const logs = logsOf(log, o.resumedLog);
   const run = runFacts(o);
   const list = (t: string | undefined) => (t === undefined ? undefined : t.split(',').map((x) => x.trim()).filter(Boolean));
@@ -177,22 +222,36 @@ async function execute(policies: Policy[], log: string, o: CommonOptions, compar
         cwd,
         loggerDir: o.loggerDir ?? null,
         roles: { valMetrics: list(o.valMetrics), testMetrics: list(o.testMetrics) },
-        metric: metricChoice(o.metric),
+        metric,
         ckptSize: size,
         skipBad: o.skipBad ?? false,
         progress,
       }),
     );
   } catch (e) {
-    if (e instanceof SourceError) throw new UsageError(`${e.message}${o.skipBad ? '' : '\n(--skip-bad skips malformed records and counts them)'}`);
+    if (e instanceof SourceError) throw new UsageError(`${e.message}${o.skipBad || !e.skippable ? '' : '\n(--skip-bad skips malformed records and counts them)'}`);
     throw e;
   }
-  process.stdout.write(o.format === 'json' ? renderJson(result) : compare ? renderCompareTable(result) : renderSimulateTable(result));
+  if (metric !== null) await checkMetricLogged(metric, result, logs, o.skipBad ?? false);
+  // on a terminal, tables fit its width; piped or redirected, every cell stays on one line
+  const layout = process.stdout.isTTY && process.stdout.columns > 0 ? { width: process.stdout.columns } : {};
+  process.stdout.write(o.format === 'json' ? renderJson(result) : compare ? renderCompareTable(result, layout) : renderSimulateTable(result, layout));
   if (o.html !== undefined) {
-    writeFileSync(o.html, await renderHtml(result, compare ? 'Checkpoint policies compared' : `Checkpoint policy simulation: ${policies[0]!.name}`));
+    const page = await renderHtml(result, compare ? 'Checkpoint policies compared' : `Checkpoint policy simulation: ${policies[0]!.name}`);
+    try {
+      writeFileSync(o.html, page);
+    } catch (e) {
+      // checked above, but the folder can change while the simulation runs
+      throw new UsageError(`--html: cannot write ${o.html}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
     process.stderr.write(`wrote ${o.html}\n`);
   }
   return 0;
+}
+
+/** A word as it is typed in a POSIX shell, for commands the messages suggest. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }
 
 function fail(e: unknown): number {
@@ -227,7 +286,13 @@ export function registerSimulate(program: Command): void {
       .description(SUMMARY.compare),
   ).action(async (args: string[], o: CommonOptions) => {
     try {
-      if (args.length < 2) throw new UsageError('compare: give at least one policy and then the log (ckpt compare P1 P2 ... LOG)');
+      if (args.length < 3) {
+        throw new UsageError(
+          args.length < 2
+            ? 'compare: give two or more policies and then the log (ckpt compare P1 P2 ... LOG)'
+            : `compare: give two or more policies and then the log (ckpt compare P1 P2 ... LOG); got one policy: to replay one policy, use ckpt simulate --policy ${shellWord(args[0]!)} ${shellWord(args[1]!)}`,
+        );
+      }
       const log = args[args.length - 1]!;
       const policies: Policy[] = [];
       const issues: TextIssue[] = [];

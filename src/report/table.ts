@@ -4,12 +4,108 @@
  */
 import Table from 'cli-table3';
 import { explainReason } from '../core/explain.ts';
+import { simulatedLogLine } from '../audit/explain.ts';
 import { formatBytes } from '../simulate/size.ts';
 import type { PolicyResult, SimulationResult } from '../simulate/run.ts';
 
 const PLAIN = { head: [] as string[], border: [] as string[], compact: true };
 /** No rule between rows: one line per decision. */
 const CHARS = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+
+/** How wide a table may be: a terminal's columns (`process.stdout.columns` on a TTY); none: every cell on one line. */
+export interface TableWidth {
+  readonly width?: number;
+}
+
+/** Characters a cell's text takes on a terminal (code points; wide CJK characters count once). */
+const textWidth = (s: string) => Math.max(0, ...s.split('\n').map((l) => [...l].length));
+
+/** cli-table3's default padding: one space either side of a cell's text. */
+const PAD = 2;
+/** a column is not squeezed narrower than this (text and padding) */
+const MIN_COLUMN = 8;
+
+/**
+ * Column widths (padding included) for a table whose columns naturally take `natural`, so that it
+ * fits `width` terminal columns with its borders (one character before each column, one after the
+ * last), or null when it already fits. The widest columns give way first, down to a common cap
+ * (narrow columns like epoch and step keep their width), and never below MIN_COLUMN: a terminal
+ * too narrow even for that gets the narrowest table possible.
+ */
+export function fitColumnWidths(natural: readonly number[], width: number): number[] | null {
+  const budget = width - (natural.length + 1);
+  const total = natural.reduce((a, b) => a + b, 0);
+  if (total <= budget) return null;
+  const floor = (w: number) => Math.min(w, MIN_COLUMN);
+  // the largest cap c with sum(min(w, max(c, floor(w)))) <= budget
+  const sized = (c: number) => natural.map((w) => Math.min(w, Math.max(c, floor(w))));
+  let lo = 0;
+  let hi = Math.max(...natural);
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (sized(mid).reduce((a, b) => a + b, 0) <= budget) lo = mid;
+    else hi = mid - 1;
+  }
+  const widths = sized(lo);
+  // what the cap leaves over goes one column each to the columns it cut, left to right
+  let spare = budget - widths.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < widths.length && spare > 0; i++) {
+    if (widths[i]! < natural[i]!) {
+      widths[i]!++;
+      spare--;
+    }
+  }
+  return widths;
+}
+
+/**
+ * A cell's text in lines of at most `width` characters: words as they fit, and a word longer than
+ * a line (a path) cut after its last '/' past the first third of the line, else after '=', '-',
+ * '_', ',' or '.' in the second half, else at the width. Nothing is dropped, unlike cli-table3's own wrapping, which truncates long words.
+ */
+export function wrapText(text: string, width: number): string {
+  const w = Math.max(1, width);
+  const out: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = '';
+    for (let word of para.split(' ')) {
+      if (line !== '' && [...line].length + 1 + [...word].length <= w) {
+        line += ' ' + word;
+        continue;
+      }
+      if (line !== '') out.push(line);
+      line = '';
+      while ([...word].length > w) {
+        const chars = [...word];
+        const cut = breakAt(chars.slice(0, w), '/', 3) ?? breakAt(chars.slice(0, w), '=-_,.', 2) ?? w;
+        out.push(chars.slice(0, cut).join(''));
+        word = chars.slice(cut).join('');
+      }
+      line = word;
+    }
+    out.push(line);
+  }
+  return out.join('\n');
+}
+
+/** Just after the last of `seps` past the first 1/`part` of `chars`, or null: where a long word (a path) is cut. */
+function breakAt(chars: readonly string[], seps: string, part: number): number | null {
+  for (let i = chars.length - 1; i >= Math.floor(chars.length / part); i--) if (seps.includes(chars[i]!)) return i + 1;
+  return null;
+}
+
+/** A plain table; with a width, its columns are fitted to it and the cells wrapped (see fitColumnWidths). */
+function grid(head: readonly string[], rows: readonly (readonly string[])[], layout: TableWidth): string {
+  const widths = layout.width === undefined ? null : fitColumnWidths(naturalWidths([head, ...rows]), layout.width);
+  const t = new Table({ head: [...head], style: PLAIN, chars: CHARS, ...(widths ? { colWidths: widths } : {}) });
+  for (const r of rows) t.push(widths ? r.map((c, i) => wrapText(c, widths[i]! - PAD)) : [...r]);
+  return t.toString();
+}
+
+function naturalWidths(rows: readonly (readonly string[])[]): number[] {
+  const n = Math.max(...rows.map((r) => r.length));
+  return Array.from({ length: n }, (_, i) => Math.max(...rows.map((r) => textWidth(r[i] ?? ''))) + PAD);
+}
 
 export function num(x: number | null | undefined, digits = 6): string {
   if (x === null || x === undefined) return '-';
@@ -57,21 +153,18 @@ function header(r: SimulationResult): string[] {
   return out;
 }
 
-function decisions(p: PolicyResult): string {
-  const t = new Table({ head: ['epoch', 'step', 'action', 'path', 'why'], style: PLAIN, chars: CHARS });
+function decisions(p: PolicyResult, layout: TableWidth): string {
   const rows: { seq: number; row: string[] }[] = [];
   for (const s of p.saves) rows.push({ seq: s.seq, row: [String(s.epoch), String(s.step), s.kind === 'link' ? 'link' : 'save', s.kind === 'link' ? `${s.path} -> ${s.target}` : s.path, explainReason(s.reason)] });
   for (const r of p.removals) rows.push({ seq: r.seq, row: [String(r.epoch), String(r.step), 'remove', r.path, explainReason(r.reason)] });
   rows.sort((a, b) => a.seq - b.seq);
-  for (const r of rows) t.push(r.row);
-  return rows.length ? t.toString() : '(no checkpoint saved or removed)';
+  return rows.length ? grid(['epoch', 'step', 'action', 'path', 'why'], rows.map((r) => r.row), layout) : '(no checkpoint saved or removed)';
 }
 
-function keptTable(p: PolicyResult): string {
+function keptTable(p: PolicyResult, layout: TableWidth): string {
   if (p.kept.length === 0) return '(no files kept)';
-  const t = new Table({ head: ['kept', 'score', 'epoch', 'step'], style: PLAIN, chars: CHARS });
-  for (const k of p.kept) t.push([`${k.path}${k.type === 'symlink' ? ` -> ${k.target}` : ''}${p.best?.path === k.path ? '  (best)' : ''}`, num(k.score), String(k.epoch), String(k.step)]);
-  return t.toString();
+  const rows = p.kept.map((k) => [`${k.path}${k.type === 'symlink' ? ` -> ${k.target}` : ''}${p.best?.path === k.path ? '  (best)' : ''}`, num(k.score), String(k.epoch), String(k.step)]);
+  return grid(['kept', 'score', 'epoch', 'step'], rows, layout);
 }
 
 function undeterminedLines(p: PolicyResult, limit = 50): string[] {
@@ -82,27 +175,25 @@ function undeterminedLines(p: PolicyResult, limit = 50): string[] {
   return out;
 }
 
-export function renderSimulateTable(r: SimulationResult): string {
+export function renderSimulateTable(r: SimulationResult, layout: TableWidth = {}): string {
   const p = r.policies[0]!;
   const out = [...header(r), ''];
   out.push(`policy: ${p.name}`);
-  out.push(decisions(p), '');
-  out.push(keptTable(p), '');
-  const f = new Table({ style: PLAIN, chars: CHARS });
-  for (const [k, v] of figureRows(p)) f.push({ [k]: v });
-  out.push(f.toString(), '');
+  out.push(decisions(p, layout), '');
+  out.push(keptTable(p, layout), '');
+  out.push(grid([], figureRows(p), layout), '');
   out.push(...undeterminedLines(p));
-  for (const w of p.warnings) out.push(`warning: ${w}`);
+  // Lightning's warnings in the simulated run, not about the user's folders now
+  for (const w of p.warnings) out.push(simulatedLogLine('warning', w));
   for (const e of p.errors) out.push(`error: Lightning would raise ${e.errorType} at ${where(e.epoch, e.step)}: ${e.message}`);
   return out.join('\n') + '\n';
 }
 
-export function renderCompareTable(r: SimulationResult): string {
+export function renderCompareTable(r: SimulationResult, layout: TableWidth = {}): string {
   const out = [...header(r), ''];
-  const t = new Table({ head: ['', ...r.policies.map((p) => p.name)], style: PLAIN, chars: CHARS });
   const rows = r.policies.map((p) => figureRows(p));
-  for (let i = 0; i < rows[0]!.length; i++) t.push([rows[0]![i]![0], ...rows.map((x) => x[i]?.[1] ?? '')]);
-  out.push(t.toString(), '');
+  const lines = rows[0]!.map(([label], i) => [label, ...rows.map((x) => x[i]?.[1] ?? '')]);
+  out.push(grid(['', ...r.policies.map((p) => p.name)], lines, layout), '');
   for (const p of r.policies) {
     out.push(`${p.name}: kept ${p.kept.length ? p.kept.map((k) => k.path + (k.type === 'symlink' ? ` -> ${k.target}` : '')).join(', ') : 'nothing'}`);
     for (const l of undeterminedLines(p, 10)) out.push(`  ${l}`);

@@ -7,6 +7,7 @@ import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { parse, type CsvError, type Options as CsvParseOptions } from 'csv-parse';
 import { handleBad, SourceError, type BadInputPolicy, type LogRecord, type ProgressFn } from './records.ts';
+import { headBytes, notTextProblem, quoteText, shortText } from './text.ts';
 
 export interface CsvReadOptions {
   readonly bad?: BadInputPolicy;
@@ -53,7 +54,7 @@ function readHeader(names: readonly string[], line: number, file: string): Heade
   names.forEach((name, i) => {
     const prev = seen.get(name);
     if (prev !== undefined) {
-      throw new SourceError({ file, line }, 'header', `column '${name}' appears twice (columns ${prev + 1} and ${i + 1}); a CSVLogger header names each metric once`);
+      throw new SourceError({ file, line }, 'header', `column '${shortText(name)}' appears twice (columns ${prev + 1} and ${i + 1}); a CSVLogger header names each metric once`);
     }
     seen.set(name, i);
   });
@@ -62,7 +63,7 @@ function readHeader(names: readonly string[], line: number, file: string): Heade
     throw new SourceError(
       { file, line },
       'header',
-      `no 'step' column (columns: ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''}); expected a Lightning CSVLogger metrics.csv, whose header always has 'step'`,
+      `no 'step' column (columns: ${names.slice(0, 8).map((n) => shortText(n)).join(', ')}${names.length > 8 ? ', ...' : ''}); expected a Lightning CSVLogger metrics.csv, whose header always has 'step'`,
     );
   }
   const epochCol = seen.get('epoch') ?? -1;
@@ -82,14 +83,14 @@ function toRecord(f: readonly string[], line: number, h: Header, file: string): 
   const stepText = f[h.stepCol]!;
   const step = parseCount(stepText);
   if (step === undefined) {
-    return new SourceError(origin, 'step', `expected a non-negative integer, got ${JSON.stringify(stepText)}`);
+    return new SourceError(origin, 'step', `expected a non-negative integer, got ${quoteText(stepText)}`);
   }
   let epoch: number | null = null;
   if (h.epochCol >= 0) {
     const t = f[h.epochCol]!;
     if (t !== '') {
       const e = parseCount(t);
-      if (e === undefined) return new SourceError(origin, 'epoch', `expected a non-negative integer or an empty cell, got ${JSON.stringify(t)}`);
+      if (e === undefined) return new SourceError(origin, 'epoch', `expected a non-negative integer or an empty cell, got ${quoteText(t)}`);
       epoch = e;
     }
   }
@@ -98,7 +99,7 @@ function toRecord(f: readonly string[], line: number, h: Header, file: string): 
     const t = f[i]!;
     if (t === '') continue;
     const v = parseMetricCell(t);
-    if (v === undefined) return new SourceError(origin, h.names[i]!, `expected a number (or nan/inf), got ${JSON.stringify(t)}`);
+    if (v === undefined) return new SourceError(origin, h.names[i]!, `expected a number (or nan/inf), got ${quoteText(t)}`);
     metrics.set(h.names[i]!, v);
   }
   return { step, epoch, metrics, origin };
@@ -141,6 +142,9 @@ function lineBreaksIn(fields: readonly string[]): number {
 
 /** Reads one metrics.csv as records, in file order, in batches (cheaper than a promise per row). */
 export async function* readCsvLog(file: string, opts: CsvReadOptions = {}): AsyncGenerator<LogRecord[]> {
+  // a binary file would otherwise come back as a "header" of raw bytes
+  const notText = notTextProblem(headBytes(file), 'CSV');
+  if (notText !== null) throw new SourceError({ file }, null, `${notText}; expected a Lightning CSVLogger metrics.csv`);
   const total = safeSize(file);
   const source = createReadStream(file, { highWaterMark: opts.chunkSize ?? 1 << 16 });
   /** what csv-parse reported through on_skip: a quoted field that the file never closes */

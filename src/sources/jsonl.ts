@@ -9,6 +9,7 @@ import { pipe } from 'fp-ts/lib/function.js';
 import { decodeEvent, encodeEvent } from '../core/eventCodec.ts';
 import type { LoopEvent } from '../core/events.ts';
 import { handleBad, SourceError, type BadInputPolicy, type ProgressFn } from './records.ts';
+import { escapeNonPrinting, headBytes, notTextProblem } from './text.ts';
 
 /** One event from its JSON form (src/eventCodec.ts), the first problem as a field and what was wrong. */
 export function decodeLoopEvent(v: unknown): E.Either<{ readonly field: string | null; readonly problem: string }, LoopEvent> {
@@ -35,6 +36,8 @@ export interface LineEvent {
 
 /** Reads a JSONL file of loop events, a batch per chunk read. Blank lines are skipped. */
 export async function* readJsonlEvents(file: string, opts: JsonlReadOptions = {}): AsyncGenerator<LineEvent[]> {
+  const notText = notTextProblem(headBytes(file), 'JSON lines');
+  if (notText !== null) throw new SourceError({ file }, null, `${notText}; expected one loop event (JSON) per line`);
   let total = 0;
   try {
     total = statSync(file).size;
@@ -53,7 +56,7 @@ export async function* readJsonlEvents(file: string, opts: JsonlReadOptions = {}
     try {
       parsed = JSON.parse(t);
     } catch (e) {
-      handleBad(opts.bad, new SourceError({ file, line }, null, `not valid JSON (${(e as Error).message})`));
+      handleBad(opts.bad, new SourceError({ file, line }, null, `not valid JSON (${escapeNonPrinting((e as Error).message)})`));
       return;
     }
     const r = decodeLoopEvent(parsed);

@@ -94,3 +94,21 @@ export function loggerOfDir(dir: string): { saveDir: string; name: string; versi
   const parent = dirname(dir);
   return { saveDir: dirname(parent), name: basename(parent), version };
 }
+
+/**
+ * Every metric name the logs hold a value for, in the order first seen (a whole read of each log:
+ * for messages about a name the log does not have, not for the simulation's own pass).
+ */
+export async function logMetricNames(logs: readonly FitLog[], opts: ReadOptions = {}): Promise<string[]> {
+  const names = new Set<string>();
+  for (const log of logs) {
+    if (log.kind === 'jsonl') {
+      for await (const batch of readEvents(log, opts)) {
+        for (const { event } of batch) if ('view' in event && event.view?.metrics) for (const n of Object.keys(event.view.metrics)) names.add(n);
+      }
+      continue;
+    }
+    for await (const batch of readRecords(log, opts)) for (const r of batch) for (const n of r.metrics.keys()) names.add(n);
+  }
+  return [...names];
+}

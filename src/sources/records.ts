@@ -29,6 +29,9 @@ export interface LogRecord {
 
 /** Malformed input: names the place, the field and what was expected there. */
 export class SourceError extends Error {
+  /** a malformed record that `--skip-bad` would skip (set by handleBad); false for a file that cannot be read at all */
+  skippable = false;
+
   constructor(
     readonly origin: Origin,
     readonly field: string | null,
@@ -47,6 +50,7 @@ export interface BadInputPolicy {
 }
 
 export function handleBad(policy: BadInputPolicy | undefined, error: SourceError): void {
+  error.skippable = true;
   if (!policy?.skipBad) throw error;
   policy.onSkip?.(error);
 }
