@@ -45,3 +45,16 @@ test('a missing directory is a usage error', () => {
   assert.equal(r.status, 2);
   assert.match(r.stdout, /is not a directory/);
 });
+
+test('the set is chosen by the framework its manifest names; a framework this version does not replay is a usage error', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ckpt-conf-'));
+  writeFileSync(join(dir, 'topk.jsonl'), readFileSync(join(fixtures, 'topk.jsonl'), 'utf8').split('\n')[0] + '\n');
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ lightning: { version: '2.6.2' }, total_scenarios: 1 }));
+  assert.match(ckpt('conformance', dir).stdout, /^total: 1 passed, 0 failed$/m);
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ caffe: { version: '1.0' } }));
+  const r = ckpt('conformance', dir);
+  assert.equal(r.status, 2);
+  assert.match(r.stdout, /its manifest\.json names no framework this version replays \(known: lightning/);
+  writeFileSync(join(dir, 'manifest.json'), '{not json');
+  assert.match(ckpt('conformance', dir).stdout, /manifest\.json is not JSON/);
+});
