@@ -29,6 +29,8 @@ interface Inflight {
   readonly name: string;
   readonly tDone: number;
   readonly toRemove: readonly number[];
+  /** false when the save raised after starting the write: no finalize thread, in_progress stays set */
+  readonly finalize: boolean;
 }
 
 export interface ManagerState {
@@ -70,7 +72,7 @@ export interface Decision {
 export interface Preservation {
   checkpoints: number[];
   remove?: number[];
-  by_policy: Array<number[] | { error: string }>;
+  by_policy?: Array<number[] | { error: string }>;
 }
 
 export interface CallOutput {
@@ -120,10 +122,11 @@ export interface StartOutput {
 
 const fmt = (s: ManagerState): NameFormat => ({ prefix: s.options.stepPrefix, fixedLength: s.options.stepFormatFixedLength });
 const dirLabel = (s: ManagerState): string => `${s.root}`;
-const stepOf = (s: ManagerState, name: string): number | undefined => {
+/** The traces name an op's step when the path (less the temporary suffix) ends in a number. */
+const stepOf = (name: string): number | undefined => {
   const base = name.endsWith(TMP_SUFFIX) ? name.slice(0, -TMP_SUFFIX.length) : name;
-  const n = parseStepName(fmt(s), base);
-  return n === null ? undefined : n;
+  const m = /-?\d+$/.exec(base);
+  return m === null ? undefined : Number(m[0]);
 };
 
 /** A mutable working copy for one call; the reducer returns a fresh frozen-by-convention state. */
@@ -157,7 +160,7 @@ class Work {
   }
   pathOp(kind: 'save' | 'commit' | 'remove', path: string, by?: 'background'): void {
     const name = path.slice(this.dir.length + 1);
-    const step = stepOf(this.s, name);
+    const step = stepOf(name);
     const op: Op = { op: kind, path };
     if (by !== undefined || this.now !== this.t) op.t = this.now;
     if (by !== undefined) op.by = by;
@@ -248,19 +251,29 @@ function finishInflight(w: Work, by?: 'background'): void {
   w.now = f.tDone;
   commit(w, f.name, by);
   if (by !== undefined) w.now = t; // deletions run when the harness lets the thread go: at the call
-  for (const s of f.toRemove) deleteStep(w, s, 'save_finalize', by);
   w.inflight = null;
+  if (!f.finalize) return;
+  for (const s of f.toRemove) deleteStep(w, s, 'save_finalize', by);
   w.inProgress = false;
 }
 
-function background(w: Work): void {
-  if (w.inflight !== null && w.inflight.tDone <= w.t) finishInflight(w, 'background');
+/** The async checkpointer itself waits for its previous write (no finalize thread to join). */
+function waitForWrite(w: Work): void {
+  const f = w.inflight;
+  if (f === null) return;
+  w.now = f.tDone;
+  finishInflight(w);
+}
+
+/** Work the finalize thread finished before the call; a write ending exactly at a wait is the wait's. */
+function background(w: Work, waits: boolean): void {
+  if (w.inflight !== null && (w.inflight.tDone < w.t || (!waits && w.inflight.tDone === w.t))) finishInflight(w, 'background');
 }
 
 function waitUntilFinished(w: Work): void {
   const f = w.inflight;
-  if (f === null) return;
-  w.ops.push({ op: 'blocked_until', t_done: f.tDone, t: f.tDone });
+  if (f === null || !f.finalize) return;
+  w.ops.push(f.tDone !== w.t ? { op: 'blocked_until', t_done: f.tDone, t: f.tDone } : ({ op: 'blocked_until', t_done: f.tDone } as Op));
   w.waitAccum += f.tDone - w.now;
   w.now = f.tDone;
   finishInflight(w);
@@ -294,6 +307,7 @@ function loadCheckpoints(w: Work): CheckpointInfo[] {
       found.push({ step, time: 'datetime.min', metrics: null });
       continue;
     }
+    if (!(e.files ?? []).includes('_CHECKPOINT_METADATA')) w.logs.push({ level: 'warning', message: `Metadata file does not exist: ${dirLabel(w.s)}/${name}/_CHECKPOINT_METADATA` });
     if (e.metrics_text !== undefined) throw jsonDecodeError(e.metrics_text);
     const metrics = e.metrics ?? null;
     if (e.metrics === undefined && !w.missingMetricsLogged) {
@@ -392,8 +406,7 @@ function retention(w: Work): { preservation: Preservation; remove: number[] | nu
       byPolicy.push(steps.filter((_, i) => f[i] === true));
     } catch (e) {
       const r = errorRecord(e);
-      byPolicy.push({ error: r.type });
-      return { preservation: { checkpoints: steps, by_policy: byPolicy }, remove: null, error: r };
+      return { preservation: { checkpoints: steps }, remove: null, error: r };
     }
   }
   try {
@@ -401,7 +414,7 @@ function retention(w: Work): { preservation: Preservation; remove: number[] | nu
     const remove = steps.filter((_, i) => keep[i] !== true);
     return { preservation: { checkpoints: steps, remove, by_policy: byPolicy }, remove };
   } catch (e) {
-    return { preservation: { checkpoints: steps, by_policy: byPolicy }, remove: null, error: errorRecord(e) };
+    return { preservation: { checkpoints: steps }, remove: null, error: errorRecord(e) };
   }
 }
 
@@ -439,7 +452,18 @@ function save(w: Work, c: Extract<Call, { call: 'save' }>, out: CallOutput): voi
   if (o.bestFn !== null && metrics === null) w.logs.push({ level: 'warning', message: 'Requested `tracked_metric`; did not provide metrics.' });
   const name = buildName(fmt(w.s), c.step);
   const final = `${w.dir}/${name}`;
-  if (w.find(final) !== undefined) {
+  const existing = w.find(final);
+  if (existing?.kind === 'file') {
+    // the checkpointer's forced overwrite rmtree()s the destination; a file makes it raise
+    w.pathOp('remove', final);
+    const op = w.ops.pop()!;
+    const { step: opStep, ...rest } = op as { step?: number };
+    w.ops.push({ ...(rest as Op), failed: 'NotADirectoryError', ...(opStep !== undefined ? { step: opStep } : {}) } as Op);
+    out.error = { type: 'NotADirectoryError', message: `[Errno 20] Not a directory: Path('${dirLabel(w.s)}/${name}')` };
+    out.result = null;
+    return;
+  }
+  if (existing !== undefined) {
     w.pathOp('remove', final);
     w.drop(final);
   }
@@ -448,18 +472,23 @@ function save(w: Work, c: Extract<Call, { call: 'save' }>, out: CallOutput): voi
     w.pathOp('remove', final + TMP_SUFFIX);
     w.drop(final + TMP_SUFFIX);
   }
+  waitForWrite(w);
   const writeMetrics = metrics !== null && o.bestFn !== null && !o.preventWriteMetrics;
   w.pathOp('save', final);
-  w.put({ path: final + TMP_SUFFIX, kind: 'dir', files: ['_CHECKPOINT_METADATA', 'default/oracle_item.json', ...(writeMetrics ? ['metrics/metrics'] : [])], init_time: w.now, ...(writeMetrics ? { metrics } : {}) });
   if (c.fail_write !== undefined) {
+    // the injected failure hits after the temporary directory and its metadata exist
+    w.put({ path: final + TMP_SUFFIX, kind: 'dir', files: ['_CHECKPOINT_METADATA'], init_time: w.now });
     out.error = { type: 'WriteFailure', message: c.fail_write };
     out.result = null;
     return;
   }
+  w.put({ path: final + TMP_SUFFIX, kind: 'dir', files: ['_CHECKPOINT_METADATA', 'default/oracle_item.json', ...(writeMetrics ? ['metrics/metrics'] : [])], init_time: w.now, ...(writeMetrics ? { metrics } : {}) });
   const clock = w.s.clock;
   if ('save_seconds' in clock) {
     w.now += clock.save_seconds;
     commit(w, name);
+    // a synchronous finalize asks about preemption again, on the main thread
+    if (preempt) preemptWarning(w, c.step);
   } else {
     w.now += clock.async_blocking_seconds;
   }
@@ -468,9 +497,11 @@ function save(w: Work, c: Extract<Call, { call: 'save' }>, out: CallOutput): voi
   const r = retention(w);
   out.preservation = r.preservation;
   if (r.remove === null) {
+    // retention raised after the write: the step stays listed and on disk
+    out.added = added;
     out.error = r.error!;
     out.result = null;
-    if (!('save_seconds' in clock)) w.inflight = { step: c.step, name, tDone: w.now + clock.async_write_seconds, toRemove: [] };
+    if (!('save_seconds' in clock)) w.inflight = { step: c.step, name, tDone: w.now + clock.async_write_seconds, toRemove: [], finalize: false };
     return;
   }
   const remove = r.remove;
@@ -480,7 +511,7 @@ function save(w: Work, c: Extract<Call, { call: 'save' }>, out: CallOutput): voi
     for (const s of remove) deleteStep(w, s, undefined);
     w.inProgress = false;
   } else {
-    w.inflight = { step: c.step, name, tDone: w.now + clock.async_write_seconds, toRemove: remove };
+    w.inflight = { step: c.step, name, tDone: w.now + clock.async_write_seconds, toRemove: remove, finalize: true };
   }
   out.result = true;
 }
@@ -500,7 +531,7 @@ function bestStep(w: Work): number | null {
 export function reduce(state: ManagerState, c: Call): [ManagerState, CallOutput] {
   const w = new Work(state, c.t, state.directory);
   const out: CallOutput = { result: null, ops: w.ops, kept: [], in_progress: false, logs: w.logs };
-  if (c.call !== 'crash') background(w);
+  if (c.call !== 'crash') background(w, c.call === 'close');
   try {
     switch (c.call) {
       case 'save':
@@ -516,6 +547,7 @@ export function reduce(state: ManagerState, c: Call): [ManagerState, CallOutput]
       case 'wait_until_finished':
       case 'close':
         waitUntilFinished(w);
+        waitForWrite(w);
         break;
       case 'crash':
         break;
