@@ -1,0 +1,110 @@
+/**
+ * Save-decision rules: Orbax's SaveDecisionPolicy classes as a pure evaluation. Each leaf is one
+ * rule; AnySavePolicy is their union, evaluated in order and stopping at the first true.
+ */
+import type { CheckpointInfo, CkptTime } from './checkpointInfo.ts';
+import { timeDiffMicros } from './checkpointInfo.ts';
+import { pyMod } from './pyvalue.ts';
+import type { SaveDecisionPolicy, ShouldSaveFn } from './policies.ts';
+
+export interface DecisionContext {
+  readonly isSavingInProgress: boolean;
+  readonly reachedPreemption: boolean;
+}
+
+export interface SaveVerdict {
+  readonly result: boolean;
+  /** `[leaf index, verdict]` for each leaf evaluated, in order */
+  readonly evaluated: Array<[number, boolean]>;
+  /** the scenario-visible calls of a user `should_save_fn` */
+  readonly userLogs: string[];
+}
+
+/** A stable identity for a leaf, so equal leaves share an index, as Orbax's logs name them. */
+function leafKey(p: Exclude<SaveDecisionPolicy, { type: 'AnySavePolicy' }>): string {
+  switch (p.type) {
+    case 'FixedIntervalPolicy':
+      return `Fixed(${p.interval})`;
+    case 'SpecificStepsPolicy':
+      return `Specific(${[...p.steps].sort((a, b) => a - b).join(',')})`;
+    case 'ContinuousCheckpointingPolicy':
+      return `Continuous(${p.minimum_interval_secs})`;
+    case 'PreemptionCheckpointingPolicy':
+      return 'Preemption';
+    case 'InitialSavePolicy':
+      return 'Initial';
+    case '_ShouldSaveFnPolicy':
+      return 'should_save_fn';
+  }
+}
+
+/** The distinct leaves of a policy tree in order: the index space of `evaluated`. */
+export function leafIndex(policy: SaveDecisionPolicy): Map<string, number> {
+  const keys = new Map<string, number>();
+  const walk = (p: SaveDecisionPolicy): void => {
+    if (p.type === 'AnySavePolicy') p.policies.forEach(walk);
+    else if (!keys.has(leafKey(p))) keys.set(leafKey(p), keys.size);
+  };
+  walk(policy);
+  return keys;
+}
+
+export function callShouldSaveFn(fn: ShouldSaveFn, step: number, latest: number | null): boolean {
+  if (typeof fn === 'function') return fn(step, latest);
+  switch (fn.kind) {
+    case 'multiple_of':
+      return pyMod(step, fn.n) === 0;
+    case 'steps':
+      return fn.steps.includes(step);
+    case 'min_gap':
+      return latest === null || step - latest >= fn.gap;
+  }
+}
+
+/** Orbax's `save_decision_policy.should_save(current, previous_steps, context)`; raises like it. */
+export function shouldSave(
+  policy: SaveDecisionPolicy,
+  step: number,
+  now: CkptTime,
+  previous: readonly CheckpointInfo[],
+  ctx: DecisionContext,
+  index: Map<string, number> = leafIndex(policy),
+): SaveVerdict {
+  const evaluated: Array<[number, boolean]> = [];
+  const userLogs: string[] = [];
+  const leaf = (p: Exclude<SaveDecisionPolicy, { type: 'AnySavePolicy' }>): boolean => {
+    let r: boolean;
+    switch (p.type) {
+      case 'FixedIntervalPolicy':
+        r = pyMod(step, p.interval) === 0;
+        break;
+      case 'SpecificStepsPolicy':
+        r = p.steps.includes(step);
+        break;
+      case 'ContinuousCheckpointingPolicy': {
+        const last = previous[previous.length - 1];
+        if (ctx.isSavingInProgress) r = false;
+        else if (last === undefined || p.minimum_interval_secs == null) r = true;
+        else r = timeDiffMicros(now, last.time) >= Math.round(p.minimum_interval_secs * 1e6);
+        break;
+      }
+      case 'PreemptionCheckpointingPolicy':
+        r = ctx.reachedPreemption;
+        break;
+      case 'InitialSavePolicy':
+        r = previous.length === 0;
+        break;
+      case '_ShouldSaveFnPolicy': {
+        const latest = previous[previous.length - 1]?.step ?? null;
+        r = callShouldSaveFn(p.fn, step, latest);
+        userLogs.push(`should_save_fn(${step}, ${latest ?? 'None'}) -> ${r ? 'True' : 'False'}`);
+        break;
+      }
+    }
+    evaluated.push([index.get(leafKey(p))!, r]);
+    return r;
+  };
+  const evalPolicy = (p: SaveDecisionPolicy): boolean => (p.type === 'AnySavePolicy' ? p.policies.some(evalPolicy) : leaf(p));
+  const result = evalPolicy(policy);
+  return { result, evaluated, userLogs };
+}
