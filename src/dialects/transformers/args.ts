@@ -150,11 +150,11 @@ export const enumStr = (field: keyof typeof ENUM_CLASS, v: string): string => `$
 function allowedText(name: ArgName): string {
   const c = OPTION_CODECS[name];
   if (c === Int) return 'an integer';
-  if (c.name.includes('Int')) return 'an integer or null';
   if (c === t.number) return 'a number';
   if (c === t.boolean) return 'true or false';
   if (c === t.string) return 'a string';
-  return c.name.replace(/ \| /g, ' or ');
+  // unions: '(integer | null)' reads 'an integer or null'
+  return c.name.replace(/^\(|\)$/g, '').replace(/ \| /g, ' or ').replace(/^(integer|number|string|boolean)/, (w) => (w === 'integer' ? 'an integer' : `a ${w}`));
 }
 
 // ---- decoding ------------------------------------------------------------------------------
