@@ -8,9 +8,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { resolveArgs } from './args.ts';
 import { listingKey, type FileEntry } from './files.ts';
-import { pyPathStr } from './paths.ts';
 import { init, reduce } from './reduce.ts';
-import type { HfEffect, HfEvent, HfState, TrainerStateFile } from './types.ts';
+import type { HfEffect, HfEvent, TrainerStateFile } from './types.ts';
 
 const ROOT = '<root>';
 
@@ -286,5 +285,3 @@ export function replayTransformersFile(text: string, file: string): Array<{ read
       }
     });
 }
-export { pyPathStr };
-export type { HfState };
