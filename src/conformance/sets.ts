@@ -7,6 +7,7 @@
 import { parseScenarios } from './trace.ts';
 import { describeDifference, replayScenario } from './replay.ts';
 import { orbaxConformanceSet } from '../dialects/orbax/conformance.ts';
+import { replayTransformersFile } from '../dialects/transformers/conformance.ts';
 
 /** How one framework's traces are read and replayed. */
 export interface ConformanceSet {
@@ -29,6 +30,7 @@ const lightning: ConformanceSet = {
 export const CONFORMANCE_SETS: Readonly<Record<string, ConformanceSet>> = {
   lightning,
   orbax: orbaxConformanceSet,
+  transformers: { title: 'Hugging Face transformers Trainer', replayFile: replayTransformersFile },
 };
 
 /** The set a manifest names, or why none is known. */

@@ -10,6 +10,8 @@ const entries: Record<string, string> = {
   'ckpt-policy/simulate': 'simulate',
   'ckpt-policy/audit': 'verifyLog',
   'ckpt-policy/sidecar': 'serve',
+  'ckpt-policy/orbax': 'constructOptions',
+  'ckpt-policy/transformers': 'parseTrainingArguments',
 };
 const out: Record<string, string> = {};
 for (const [entry, name] of Object.entries(entries)) {

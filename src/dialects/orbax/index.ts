@@ -1,0 +1,6 @@
+/** The Orbax CheckpointManager dialect: options and policy objects as data, the pure manager, its rules. */
+export { decodeOrbaxOptions, constructOptions, type OrbaxOptionsInput, type OptionIssue, type InitError, type ResolvedOptions, type Constructed } from './options.ts';
+export { resolvePreservation, resolveSaveDecision, PreservationPolicyCodec, SaveDecisionPolicyCodec, type PreservationPolicy, type PreservationPolicyInput, type SaveDecisionPolicy, type SaveDecisionPolicyInput, type ShouldSaveFn } from './policies.ts';
+export { shouldSave, type DecisionContext, type SaveVerdict } from './saveDecision.ts';
+export { shouldPreserve, anyOf, type PreservationContext } from './preservation.ts';
+export { start, reduce, type ManagerState, type Call, type CallOutput, type Op, type StartInput, type StartOutput, type Decision, type Preservation, type LogLine } from './manager.ts';
