@@ -27,12 +27,15 @@ type TimedeltaInput = t.TypeOf<typeof TimedeltaInput>;
 
 const Int = t.refinement(t.number, Number.isInteger, 'integer');
 
+const PositiveInt = t.refinement(Int, (n) => n >= 1, 'a positive integer');
+const PositiveNumber = t.refinement(t.number, (n) => Number.isFinite(n) && n > 0, 'a positive number');
 
 /**
  * One row per option: the codec of what a user may write, the camelCase name, the default, the
  * allowed-values text of error messages and the docs line. `value` turns the decoded input into
  * the PolicyConfig field (identity except for timedeltas), so PolicyConfig's field types are
- * derived from this table.
+ * derived from this table. The rows after STARTING_VERSION are ckpt-policy's composable retention
+ * (docs/rules.md, "Composable retention"); Lightning has no such options.
  */
 function option<C extends t.Mixed, Camel extends string, V = t.TypeOf<C>>(row: {
   readonly codec: C;
@@ -74,10 +77,17 @@ export const OPTIONS = {
   CHECKPOINT_NAME_LAST: option({ codec: t.string, camel: 'checkpointNameLast', default: 'last', allowed: 'a string', doc: 'template of the last checkpoint' }),
   FILE_EXTENSION: option({ codec: t.string, camel: 'fileExtension', default: '.ckpt', allowed: 'a string', doc: 'extension of every checkpoint name' }),
   STARTING_VERSION: option({ codec: Int, camel: 'startingVersion', default: 1, allowed: 'an integer', doc: 'first number of the version counter' }),
+  keep_latest: option({ codec: Nullable(PositiveInt), camel: 'keepLatest', default: null, allowed: 'a positive integer or null', doc: 'also keep the n newest checkpoints (ckpt-policy)' }),
+  keep_every_n_steps: option({ codec: Nullable(PositiveInt), camel: 'keepEveryNSteps', default: null, allowed: 'a positive integer or null', doc: 'also keep every checkpoint whose global step is a multiple of n (ckpt-policy)' }),
+  keep_every_n_seconds: option({ codec: Nullable(PositiveNumber), camel: 'keepEveryNSeconds', default: null, allowed: 'a positive number of seconds or null', doc: 'also keep one checkpoint per n seconds of training time (ckpt-policy)' }),
+  keep_steps: option({ codec: Nullable(t.array(t.refinement(Int, (n) => n >= 0, 'a non-negative integer'))), camel: 'keepSteps', default: null as number[] | null, allowed: 'a list of non-negative integers or null', doc: 'also keep the checkpoints of these global steps (ckpt-policy)' }),
+  tie_break: option({ codec: t.keyof({ first: null, latest: null }), camel: 'tieBreak', default: 'first' as 'first' | 'latest', allowed: '"first" or "latest"', doc: 'equal scores: the first kept wins (Lightning) or the latest displaces it (ckpt-policy)' }),
 };
 type Options = typeof OPTIONS;
 type OptionName = keyof Options;
 export const OPTION_NAMES = Object.keys(OPTIONS) as OptionName[];
+/** Lightning's own options (the rest are ckpt-policy's extension). */
+export const LIGHTNING_OPTION_NAMES: readonly OptionName[] = OPTION_NAMES.slice(0, OPTION_NAMES.indexOf('STARTING_VERSION') + 1);
 
 /** What a caller may write: every option optional, under either name. */
 export type CheckpointOptions = {
@@ -89,8 +99,13 @@ export type PolicyConfig = {
   readonly [K in OptionName as Options[K]['camel']]: Options[K]['default'];
 };
 
-/** Lightning 2.6's defaults. */
+/** Lightning 2.6's defaults (and the extension's: off). */
 export const DEFAULTS: PolicyConfig = Object.fromEntries(OPTION_NAMES.map((n) => [OPTIONS[n].camel, OPTIONS[n].default])) as PolicyConfig;
+
+/** True when the config uses ckpt-policy's composable retention (any keep_* option or tie_break='latest'). */
+export function isComposed(c: PolicyConfig): boolean {
+  return c.keepLatest !== null || c.keepEveryNSteps !== null || c.keepEveryNSeconds !== null || c.keepSteps !== null;
+}
 
 // ---- errors --------------------------------------------------------------------------------
 
