@@ -25,7 +25,6 @@ import { openLog } from '../src/sources/open.ts';
 import { readCsvLog } from '../src/sources/csv.ts';
 import { LoopReconstructor } from '../src/sources/reconstruct.ts';
 import { metricRoles } from '../src/sources/roles.ts';
-import { isVerboseLine } from '../src/simulate/world.ts';
 import { simulate } from '../src/simulate/run.ts';
 import { templateKeys } from '../src/core/format/template.ts';
 
@@ -196,10 +195,10 @@ test('simulating a CSV log equals folding the events reconstructed from it throu
       };
       for await (const b of readCsvLog(path)) take(rec.push(b));
       take(rec.end());
-      const folded = fold({ ...config, verbose: true }, events);
+      const folded = fold(config, events);
       const r = await simulate({ policies: [{ name: 'p', config }], logs: openLog(path), run, cwd: CWD, keepEffects: true, loggerDir: '/tmp' });
       const p = r.policies[0]!;
-      assert.deepEqual(p.effects, folded.effects.filter((e) => !isVerboseLine(e)));
+      assert.deepEqual(p.effects, folded.effects);
     }),
     { numRuns: 100 },
   );

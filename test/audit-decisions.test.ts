@@ -16,7 +16,7 @@ import { applyEffects, preexistingTree, ROOT, traceEvent } from '../src/conforma
 import type { LoopEvent } from '../src/core/events.ts';
 import { init, reduce } from '../src/core/reduce.ts';
 import { parseConfig } from '../src/core/config.ts';
-import { classify, type Note } from '../src/audit/decisions.ts';
+import type { Note } from '../src/core/notes.ts';
 import { explainNote } from '../src/audit/explain.ts';
 
 const dir = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures/conformance/lightning-2.6.2');
@@ -29,7 +29,7 @@ interface HookCase {
   readonly versionCounter: boolean;
 }
 
-/** Every hook of every scenario, with the notes classify gives it. */
+/** Every hook of every scenario, with the notes the reducer returns for it. */
 function hookCases(): HookCase[] {
   const out: HookCase[] = [];
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.jsonl')).sort()) {
@@ -42,9 +42,9 @@ function hookCases(): HookCase[] {
         let [state] = init(config, { cwd: ROOT });
         p.hooks.forEach((h, hi) => {
           const event = traceEvent(h, p.trainer!, tree);
-          const [next, effects] = reduce(state, event);
+          const [next, effects, notes] = reduce(state, event);
           tree = applyEffects(tree, effects);
-          out.push({ id: `${s.id} phase ${pi} hook #${hi} (${h.hook})`, hook: h, notes: classify(state, event, next, effects), verbose: config.verbose, mode: config.mode, versionCounter: config.enableVersionCounter });
+          out.push({ id: `${s.id} phase ${pi} hook #${hi} (${h.hook})`, hook: h, notes, verbose: config.verbose, mode: config.mode, versionCounter: config.enableVersionCounter });
           state = next;
         });
       });
@@ -146,8 +146,7 @@ test('explain says it in words: a rejection with the k-th value, a trigger not d
   [s] = reduce(s, { type: 'setup', files: [] });
   const step = (epoch: number, globalStep: number, val: number) => {
     const ev: LoopEvent = { type: 'trainEpochEnded', view: { epoch, globalStep, metrics: { val_loss: val }, numValBatches: [1] } };
-    const [next, effects] = reduce(s, ev);
-    const notes = classify(s, ev, next, effects);
+    const [next, effects, notes] = reduce(s, ev);
     s = next;
     return notes.map((n) => explainNote(n, { epoch, step: globalStep, acted: effects.some((e) => e.type === 'save') }));
   };

@@ -247,7 +247,7 @@ test('appending after a crash: the torn line is cut off and counted, the chain c
   // a resumed state that is not the one the log saved is a divergence
   const recs = readRecords(path);
   const h = recs.find((x, i) => i > 0 && x.type === 'head')!;
-  (h.state as Rec).best_model_score = 0.001;
+  ((h.state as Rec).rules as { topK: Rec }).topK.best_model_score = 0.001;
   writeRecords(path, rechain(recs));
   const bad = verify(path);
   assert.equal(bad.exitCode, 1);

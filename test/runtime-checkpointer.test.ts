@@ -90,7 +90,7 @@ test('background writes leave exactly the reducer\'s files, at most maxInFlight 
   // what was saved under last.ckpt is the final model, with its record
   const last = JSON.parse(readFileSync(join(dir, 'last.ckpt'), 'utf8'));
   assert.equal(last.record.key, 'last.ckpt');
-  assert.deepEqual(last.record.state.best_k_models, [...expected.state.bestKModels.entries()]);
+  assert.deepEqual(last.record.state.rules.topK.best_k_models, [...expected.state.bestKModels.entries()]);
   assert.match(ck.toYaml(), /epoch=5-step=18\.ckpt: 0\.3/);
   assert.equal(ck.stateDict().best_model_path, expected.state.bestModelPath);
 });

@@ -45,7 +45,7 @@ test('the Python client leaves exactly the files the reducer predicts for the ev
   // each checkpoint carries the record of the decision that saved it
   const last = JSON.parse(readFileSync(join(dir, 'last.ckpt'), 'utf8'));
   assert.equal(last.ckpt_policy.epoch, 6);
-  assert.equal(last.ckpt_policy.state.last_model_path, join(dir, 'last.ckpt'));
+  assert.equal(last.ckpt_policy.state.rules.last.last_model_path, join(dir, 'last.ckpt'));
 });
 
 test('stopped abruptly after epoch 2 and resumed from last.ckpt, it ends with the uninterrupted run\'s checkpoints', () => {
@@ -61,5 +61,5 @@ test('stopped abruptly after epoch 2 and resumed from last.ckpt, it ends with th
   const a = JSON.parse(readFileSync(join(whole, 'last.ckpt'), 'utf8'));
   const b = JSON.parse(readFileSync(join(split, 'last.ckpt'), 'utf8'));
   assert.deepEqual(b.weights, a.weights);
-  assert.deepEqual(b.ckpt_policy.state.best_k_models.map(([p, s]: [string, number]) => [p.slice(split.length), s]), a.ckpt_policy.state.best_k_models.map(([p, s]: [string, number]) => [p.slice(whole.length), s]));
+  assert.deepEqual(b.ckpt_policy.state.rules.topK.best_k_models.map(([p, s]: [string, number]) => [p.slice(split.length), s]), a.ckpt_policy.state.rules.topK.best_k_models.map(([p, s]: [string, number]) => [p.slice(whole.length), s]));
 });

@@ -95,7 +95,7 @@ test('decide mode answers each event with exactly the reducer\'s effects, with k
     assert.equal(answer.best_model_path, state.bestModelPath);
     if (expected.some((e) => e.type === 'save')) {
       assert.equal(answer.record.format, 'ckpt-policy/record@1');
-      assert.deepEqual(answer.record.state.best_k_models, [...state.bestKModels.entries()]);
+      assert.deepEqual(answer.record.state.rules.topK.best_k_models, [...state.bestKModels.entries()]);
     } else assert.equal(answer.record, undefined);
   }
   const q = await s.send('{"type":"query"}');

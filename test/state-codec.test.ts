@@ -33,8 +33,8 @@ test('encode -> JSON text -> decode gives a state that encodes identically', () 
 test('non-finite scores are written as strings and come back as numbers', () => {
   const s = stateAfter(15); // after epoch 2: the NaN of epoch 1 is kept, as +inf
   const json = encodeState(s);
-  assert.equal(json.kth_value, 'Infinity');
-  assert.ok(json.best_k_models.some(([, v]) => v === 'Infinity'), 'NaN stored as +inf in min mode');
+  assert.equal(json.rules.topK.kth_value, 'Infinity');
+  assert.ok(json.rules.topK.best_k_models.some(([, v]) => v === 'Infinity'), 'NaN stored as +inf in min mode');
   const back = StateCodec.decode(JSON.parse(JSON.stringify(json)));
   assert.ok(E.isRight(back));
   assert.equal(back.right.kthValue, Infinity);
@@ -54,7 +54,7 @@ test('a decoded state continues with exactly the decisions of the original', () 
 
 test('a damaged state names what is wrong', () => {
   const json = JSON.parse(JSON.stringify(encodeState(stateAfter(5))));
-  json.kth_value = 'big';
+  json.rules.topK.kth_value = 'big';
   json.config.save_top_k = -7;
   const r = decodeState(json);
   assert.ok(E.isLeft(r));

@@ -5,9 +5,9 @@
  */
 import { DEFAULTS, PolicyConfigCodec } from '../core/config.ts';
 import type { Effect, Trigger } from '../core/effects.ts';
-import { explainEffect } from '../core/explain.ts';
+import { explainEffect, memberName } from '../core/explain.ts';
 import type { LoopEvent } from '../core/events.ts';
-import type { NotDue, Note, NoteKind } from './decisions.ts';
+import type { NotDue, Note, NoteKind } from '../core/notes.ts';
 import type { LogRecord } from './format.ts';
 
 const num = (x: number | null) => (x === null ? 'none' : Number.isNaN(x) ? 'nan' : Number.isFinite(x) ? String(Number(x.toPrecision(6))) : x > 0 ? 'inf' : '-inf');
@@ -112,6 +112,8 @@ export function explainNote(note: Note, ctx: NoteContext): string {
       return `${at}end of training: save_last is off, nothing to write`;
     case 'versionBump':
       return `${at}${note.path} got a version suffix because ${note.taken} already exists`;
+    case 'keptBy':
+      return `${at}${memberName(note.released)} let go of ${note.path}, but ${note.members.map(memberName).join(' and ')} still keep${note.members.length === 1 ? 's' : ''} it, so it stays`;
     case 'raised':
       return `${at}Lightning raises ${note.errorType}: ${note.message}`;
   }

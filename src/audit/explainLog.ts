@@ -7,7 +7,6 @@
 import type { PolicyConfig } from '../core/config.ts';
 import type { LoopEvent } from '../core/events.ts';
 import { init, reduce } from '../core/reduce.ts';
-import { classify } from './decisions.ts';
 import { explainDecision, explainRecord, type ExplainOptions } from './explain.ts';
 import { readLog, type LogSource } from './reader.ts';
 
@@ -37,8 +36,8 @@ export function* explainEvents(events: Iterable<{ readonly event: LoopEvent; rea
   let [state] = init(config, { cwd });
   let hidden = 0;
   for (const { event, line } of events) {
-    const [next, effects] = reduce(state, event);
-    const lines = explainDecision(`line ${line}: `, event, effects, classify(state, event, next, effects), { ...opts, simulated: true });
+    const [next, effects, notes] = reduce(state, event);
+    const lines = explainDecision(`line ${line}: `, event, effects, notes, { ...opts, simulated: true });
     if (lines.length === 0) hidden++;
     yield* lines;
     state = next;

@@ -12,7 +12,7 @@ import type { LoopEvent } from '../core/events.ts';
 import { describeErrors, type StateJson } from '../core/stateCodec.ts';
 import { LogNumber } from './canonical.ts';
 import { EffectCodec, LoopEventCodec, NoteCodec, tagged } from './codecs.ts';
-import type { Note } from './decisions.ts';
+import type { Note } from '../core/notes.ts';
 
 export const LOG_FORMAT = 'ckpt-policy/decision-log@1';
 

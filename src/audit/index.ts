@@ -1,5 +1,5 @@
 /** Audits: reasons for decisions not to act, the hash-chained decision log, and its checks. */
-export { classify, type Note, type NoteKind, type NotDue, type SkipCause } from './decisions.ts';
+export type { Note, NoteKind, NotDue, SkipCause } from '../core/notes.ts';
 export { explainNote, explainDecision, explainRecord, ordinal, type NoteContext, type ExplainOptions } from './explain.ts';
 export { explainLog, explainEvents } from './explainLog.ts';
 export { LOG_FORMAT, decodeRecord, type LogRecord, type RecordBody, type HeadBody, type DecisionBody, type OutcomeBody, type CloseBody } from './format.ts';

@@ -24,7 +24,6 @@ import { LoopReconstructor, type TimelineItem } from '../sources/reconstruct.ts'
 import { metricRoles } from '../sources/roles.ts';
 import { simulate, type KeptFile, type PolicyResult } from '../simulate/run.ts';
 import { PolicyWorld, type FedEvent, type Undetermined } from '../simulate/world.ts';
-import { classify } from './decisions.ts';
 
 export interface LightningAuditInput {
   readonly config: PolicyConfig;
@@ -251,8 +250,8 @@ async function searchOutcomes(input: LightningAuditInput, actual: Listing, dir: 
     w.startFit(0, begin.trainer, loggers, null, null, start);
     fed.forEach((f, i) => {
       const before = w.state;
-      const [after, effects] = reduce(before, f.event);
-      const checked = effects.some((e) => e.type === 'save' && e.reason.rule === 'topK') || classify(before, f.event, after, effects).some((n) => n.kind === 'rejected');
+      const [after, effects, notes] = reduce(before, f.event);
+      const checked = effects.some((e) => e.type === 'save' && e.reason.rule === 'topK') || notes.some((n) => n.kind === 'rejected');
       if (checked && f.unknown.some((u) => u.name === monitor)) unknownAt.push(i);
       w.feed(f);
     });

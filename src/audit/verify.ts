@@ -10,11 +10,11 @@ import * as E from 'fp-ts/lib/Either.js';
 import { decodeConfig, PolicyConfigCodec, type PolicyConfig } from '../core/config.ts';
 import type { Effect } from '../core/effects.ts';
 import type { LoopEvent } from '../core/events.ts';
+import type { Note } from '../core/notes.ts';
 import { init, reduce } from '../core/reduce.ts';
 import type { PolicyState } from '../core/state.ts';
 import { decodeState, encodeState } from '../core/stateCodec.ts';
 import { canonicalJson } from './canonical.ts';
-import { classify } from './decisions.ts';
 import { stateJsonOf, type LogRecord } from './format.ts';
 import { readLog, sourceName, type ChainProblem, type LogSource } from './reader.ts';
 import { headBytes, notTextProblem } from '../sources/text.ts';
@@ -279,8 +279,9 @@ class Verifier {
     if (before === null) return;
     let after: PolicyState;
     let effects: readonly Effect[];
+    let stepNotes: readonly Note[];
     try {
-      [after, effects] = reduce(before, r.event);
+      [after, effects, stepNotes] = reduce(before, r.event);
     } catch (e) {
       return this.diverge({ record: r.n, seq: r.seq, field: 'event', expected: 'an event the policy can reduce', recorded: r.event, message: `record ${r.n}: event: the policy cannot reduce it (${(e as Error).message})` });
     }
@@ -301,7 +302,7 @@ class Verifier {
         });
       }
     }
-    const notes = canonicalJson(classify(before, r.event, after, effects));
+    const notes = canonicalJson(stepNotes);
     const recNotes = canonicalJson(raw.notes);
     if (notes !== recNotes) {
       return this.diverge({ record: r.n, seq: r.seq, field: 'notes', expected: JSON.parse(notes), recorded: JSON.parse(recNotes), message: `${where}: notes: the policy's reasons are ${notes}, the log records ${recNotes}` });

@@ -15,7 +15,8 @@ import { encodeState } from '../core/stateCodec.ts';
 import { keyOf } from '../runtime/keys.ts';
 import type { Decision, EffectSettlement, RuntimeObserver } from '../runtime/observer.ts';
 import { canonicalJson, sealRecord } from './canonical.ts';
-import { classify, type Note } from './decisions.ts';
+import type { Note } from '../core/notes.ts';
+import { reduce } from '../core/reduce.ts';
 import { LOG_FORMAT, decodeRecord, type RecordBody } from './format.ts';
 import * as E from 'fp-ts/lib/Either.js';
 
@@ -99,7 +100,7 @@ export class DecisionLog implements RuntimeObserver {
       if (this.headWritten) this.closeSegment();
       this.startSegment(fresh0(after.config, after.cwd, this.opts.home), null);
     }
-    const notes = this.classify(d.event, after, d.effects);
+    const notes = d.notes ?? this.notesOf(d.event);
     this.append({ type: 'decision', seq: d.seq, event: d.event, effects: d.effects, notes });
     this.counts.decisions++;
     d.effects.forEach((e, i) => {
@@ -196,10 +197,11 @@ export class DecisionLog implements RuntimeObserver {
     this.headWritten = false;
   }
 
-  private classify(event: LoopEvent, after: PolicyState, effects: readonly Effect[]): Note[] {
+  /** The reducer's notes for a decision reported without them (the reducer is pure: the same step again). */
+  private notesOf(event: LoopEvent): readonly Note[] {
     // the notes are derived data: a failure here must not stop training (verify will report it)
     try {
-      return this.before === null ? [] : classify(this.before, event, after, effects);
+      return this.before === null ? [] : reduce(this.before, event)[2];
     } catch {
       return [];
     }

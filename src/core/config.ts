@@ -14,6 +14,7 @@ import { pyStrRepr, type PyValue } from './format/pyformat.ts';
 import { pyNormpath } from './paths.ts';
 import { timedeltaRepr, timedeltaStr } from './format/timedelta.ts';
 import { didYouMean } from './didYouMean.ts';
+import { Nullable } from './jsonNumber.ts';
 
 // ---- shape ---------------------------------------------------------------------------------
 
@@ -26,107 +27,85 @@ type TimedeltaInput = t.TypeOf<typeof TimedeltaInput>;
 
 const Int = t.refinement(t.number, Number.isInteger, 'integer');
 
-/** Each option: its Lightning name, its camelCase name, its codec. */
-const OPTION_CODECS = {
-  dirpath: t.union([t.string, t.null]),
-  filename: t.union([t.string, t.null]),
-  monitor: t.union([t.string, t.null]),
-  verbose: t.boolean,
-  save_last: t.union([t.boolean, t.literal('link'), t.null]),
-  save_top_k: Int,
-  save_on_exception: t.boolean,
-  save_weights_only: t.boolean,
-  mode: t.string,
-  auto_insert_metric_name: t.boolean,
-  every_n_train_steps: t.union([Int, t.null]),
-  train_time_interval: t.union([TimedeltaInput, t.null]),
-  every_n_epochs: t.union([Int, t.null]),
-  save_on_train_epoch_end: t.union([t.boolean, t.null]),
-  enable_version_counter: t.boolean,
-  CHECKPOINT_JOIN_CHAR: t.string,
-  CHECKPOINT_EQUALS_CHAR: t.string,
-  CHECKPOINT_NAME_LAST: t.string,
-  FILE_EXTENSION: t.string,
-  STARTING_VERSION: Int,
-} as const;
-type OptionName = keyof typeof OPTION_CODECS;
-export const OPTION_NAMES = Object.keys(OPTION_CODECS) as OptionName[];
+const PositiveInt = t.refinement(Int, (n) => n >= 1, 'a positive integer');
+const PositiveNumber = t.refinement(t.number, (n) => Number.isFinite(n) && n > 0, 'a positive number');
 
-const CAMEL: Record<OptionName, string> = {
-  dirpath: 'dirpath',
-  filename: 'filename',
-  monitor: 'monitor',
-  verbose: 'verbose',
-  save_last: 'saveLast',
-  save_top_k: 'saveTopK',
-  save_on_exception: 'saveOnException',
-  save_weights_only: 'saveWeightsOnly',
-  mode: 'mode',
-  auto_insert_metric_name: 'autoInsertMetricName',
-  every_n_train_steps: 'everyNTrainSteps',
-  train_time_interval: 'trainTimeInterval',
-  every_n_epochs: 'everyNEpochs',
-  save_on_train_epoch_end: 'saveOnTrainEpochEnd',
-  enable_version_counter: 'enableVersionCounter',
-  CHECKPOINT_JOIN_CHAR: 'checkpointJoinChar',
-  CHECKPOINT_EQUALS_CHAR: 'checkpointEqualsChar',
-  CHECKPOINT_NAME_LAST: 'checkpointNameLast',
-  FILE_EXTENSION: 'fileExtension',
-  STARTING_VERSION: 'startingVersion',
+/**
+ * One row per option: the codec of what a user may write, the camelCase name, the default, the
+ * allowed-values text of error messages and the docs line. `value` turns the decoded input into
+ * the PolicyConfig field (identity except for timedeltas), so PolicyConfig's field types are
+ * derived from this table. The rows after STARTING_VERSION are ckpt-policy's composable retention
+ * (docs/rules.md, "Composable retention"); Lightning has no such options.
+ */
+function option<C extends t.Mixed, Camel extends string, V = t.TypeOf<C>>(row: {
+  readonly codec: C;
+  readonly camel: Camel;
+  readonly default: NoInfer<V>;
+  readonly allowed: string;
+  readonly doc: string;
+  readonly value?: (decoded: t.TypeOf<C>) => V;
+}) {
+  return row;
+}
+
+export const OPTIONS = {
+  dirpath: option({ codec: Nullable(t.string), camel: 'dirpath', default: null, allowed: 'a string or null', doc: 'directory of the checkpoints (None: the logger\'s or default_root_dir/checkpoints)' }),
+  filename: option({ codec: Nullable(t.string), camel: 'filename', default: null, allowed: 'a string or null', doc: 'name template, e.g. "{epoch}-{val_loss:.2f}" (None: "{epoch}-{step}")' }),
+  monitor: option({ codec: Nullable(t.string), camel: 'monitor', default: null, allowed: 'a string or null', doc: 'the logged metric top-k ranks by (None: every trigger saves)' }),
+  verbose: option({ codec: t.boolean, camel: 'verbose', default: false, allowed: 'true or false', doc: 'Lightning\'s info lines for each top-k check' }),
+  save_last: option({ codec: t.union([t.boolean, t.literal('link'), t.null]), camel: 'saveLast', default: null as boolean | 'link' | null, allowed: 'true, false, "link" or null', doc: 'keep a last.ckpt (a copy, or with "link" a symlink to the newest checkpoint)' }),
+  save_top_k: option({ codec: Int, camel: 'saveTopK', default: 1, allowed: 'an integer', doc: 'how many best checkpoints to keep (-1 all, 0 none)' }),
+  save_on_exception: option({ codec: t.boolean, camel: 'saveOnException', default: false, allowed: 'true or false', doc: 'save a checkpoint when training raises' }),
+  save_weights_only: option({ codec: t.boolean, camel: 'saveWeightsOnly', default: false, allowed: 'true or false', doc: 'passed on with every save effect' }),
+  // a string here: Lightning's own check (lightningIssues) names a wrong mode in its words
+  mode: option({ codec: t.string, camel: 'mode', default: 'min' as 'min' | 'max', allowed: 'a string', doc: '"min" or "max": which end of the monitor is best', value: (m: string) => m as 'min' | 'max' }),
+  auto_insert_metric_name: option({ codec: t.boolean, camel: 'autoInsertMetricName', default: true, allowed: 'true or false', doc: 'write "{val_loss}" as "val_loss={val_loss}"' }),
+  every_n_train_steps: option({ codec: Nullable(Int), camel: 'everyNTrainSteps', default: null, allowed: 'an integer or null', doc: 'a save decision every n optimizer steps' }),
+  train_time_interval: option({
+    codec: Nullable(TimedeltaInput),
+    camel: 'trainTimeInterval',
+    default: null as number | null,
+    allowed: 'a number of seconds, {days, hours, minutes, seconds, milliseconds, microseconds}, or null',
+    doc: 'a save decision when this much time has passed (seconds, kept to the microsecond like timedelta)',
+    value: (v: TimedeltaInput | null) => (v === null ? null : timedeltaMicros(v) / 1e6),
+  }),
+  every_n_epochs: option({ codec: Nullable(Int), camel: 'everyNEpochs', default: null, allowed: 'an integer or null', doc: 'a save decision every n epochs (the default trigger: 1)' }),
+  save_on_train_epoch_end: option({ codec: Nullable(t.boolean), camel: 'saveOnTrainEpochEnd', default: null, allowed: 'true, false or null', doc: 'decide at the train epoch end instead of after validation (None: from the loop)' }),
+  enable_version_counter: option({ codec: t.boolean, camel: 'enableVersionCounter', default: true, allowed: 'true or false', doc: 'a taken name gets -v1, -v2, … instead of being overwritten' }),
+  CHECKPOINT_JOIN_CHAR: option({ codec: t.string, camel: 'checkpointJoinChar', default: '-', allowed: 'a string', doc: 'joins the parts of a name' }),
+  CHECKPOINT_EQUALS_CHAR: option({ codec: t.string, camel: 'checkpointEqualsChar', default: '=', allowed: 'a string', doc: 'between an inserted metric name and its value' }),
+  CHECKPOINT_NAME_LAST: option({ codec: t.string, camel: 'checkpointNameLast', default: 'last', allowed: 'a string', doc: 'template of the last checkpoint' }),
+  FILE_EXTENSION: option({ codec: t.string, camel: 'fileExtension', default: '.ckpt', allowed: 'a string', doc: 'extension of every checkpoint name' }),
+  STARTING_VERSION: option({ codec: Int, camel: 'startingVersion', default: 1, allowed: 'an integer', doc: 'first number of the version counter' }),
+  keep_latest: option({ codec: Nullable(PositiveInt), camel: 'keepLatest', default: null, allowed: 'a positive integer or null', doc: 'also keep the n newest checkpoints (ckpt-policy)' }),
+  keep_every_n_steps: option({ codec: Nullable(PositiveInt), camel: 'keepEveryNSteps', default: null, allowed: 'a positive integer or null', doc: 'also keep every checkpoint whose global step is a multiple of n (ckpt-policy)' }),
+  keep_every_n_seconds: option({ codec: Nullable(PositiveNumber), camel: 'keepEveryNSeconds', default: null, allowed: 'a positive number of seconds or null', doc: 'also keep one checkpoint per n seconds of training time (ckpt-policy)' }),
+  keep_steps: option({ codec: Nullable(t.array(t.refinement(Int, (n) => n >= 0, 'a non-negative integer'))), camel: 'keepSteps', default: null as number[] | null, allowed: 'a list of non-negative integers or null', doc: 'also keep the checkpoints of these global steps (ckpt-policy)' }),
+  tie_break: option({ codec: t.keyof({ first: null, latest: null }), camel: 'tieBreak', default: 'first' as 'first' | 'latest', allowed: '"first" or "latest"', doc: 'equal scores: the first kept wins (Lightning) or the latest displaces it (ckpt-policy)' }),
 };
+type Options = typeof OPTIONS;
+type OptionName = keyof Options;
+export const OPTION_NAMES = Object.keys(OPTIONS) as OptionName[];
+/** Lightning's own options (the rest are ckpt-policy's extension). */
+export const LIGHTNING_OPTION_NAMES: readonly OptionName[] = OPTION_NAMES.slice(0, OPTION_NAMES.indexOf('STARTING_VERSION') + 1);
 
 /** What a caller may write: every option optional, under either name. */
 export type CheckpointOptions = {
-  [K in OptionName as K | (typeof CAMEL)[K]]?: t.TypeOf<(typeof OPTION_CODECS)[K]>;
+  [K in OptionName as K | Options[K]['camel']]?: t.TypeOf<Options[K]['codec']>;
 };
 
 /** The options after defaults, in camelCase; `trainTimeInterval` in seconds (microsecond-rounded like timedelta). */
-export interface PolicyConfig {
-  readonly dirpath: string | null;
-  readonly filename: string | null;
-  readonly monitor: string | null;
-  readonly verbose: boolean;
-  readonly saveLast: boolean | 'link' | null;
-  readonly saveTopK: number;
-  readonly saveOnException: boolean;
-  readonly saveWeightsOnly: boolean;
-  readonly mode: 'min' | 'max';
-  readonly autoInsertMetricName: boolean;
-  readonly everyNTrainSteps: number | null;
-  readonly trainTimeInterval: number | null;
-  readonly everyNEpochs: number | null;
-  readonly saveOnTrainEpochEnd: boolean | null;
-  readonly enableVersionCounter: boolean;
-  readonly checkpointJoinChar: string;
-  readonly checkpointEqualsChar: string;
-  readonly checkpointNameLast: string;
-  readonly fileExtension: string;
-  readonly startingVersion: number;
-}
-
-/** Lightning 2.6's defaults. */
-export const DEFAULTS: PolicyConfig = {
-  dirpath: null,
-  filename: null,
-  monitor: null,
-  verbose: false,
-  saveLast: null,
-  saveTopK: 1,
-  saveOnException: false,
-  saveWeightsOnly: false,
-  mode: 'min',
-  autoInsertMetricName: true,
-  everyNTrainSteps: null,
-  trainTimeInterval: null,
-  everyNEpochs: null,
-  saveOnTrainEpochEnd: null,
-  enableVersionCounter: true,
-  checkpointJoinChar: '-',
-  checkpointEqualsChar: '=',
-  checkpointNameLast: 'last',
-  fileExtension: '.ckpt',
-  startingVersion: 1,
+export type PolicyConfig = {
+  readonly [K in OptionName as Options[K]['camel']]: Options[K]['default'];
 };
+
+/** Lightning 2.6's defaults (and the extension's: off). */
+export const DEFAULTS: PolicyConfig = Object.fromEntries(OPTION_NAMES.map((n) => [OPTIONS[n].camel, OPTIONS[n].default])) as PolicyConfig;
+
+/** True when the config uses ckpt-policy's composable retention (any keep_* option or tie_break='latest'). */
+export function isComposed(c: PolicyConfig): boolean {
+  return c.keepLatest !== null || c.keepEveryNSteps !== null || c.keepEveryNSeconds !== null || c.keepSteps !== null;
+}
 
 // ---- errors --------------------------------------------------------------------------------
 
@@ -153,40 +132,11 @@ const show = (v: unknown): string => (v === undefined ? 'undefined' : JSON.strin
 const SNAKE_BY_NAME = new Map<string, OptionName>();
 for (const n of OPTION_NAMES) {
   SNAKE_BY_NAME.set(n, n);
-  SNAKE_BY_NAME.set(CAMEL[n], n);
+  SNAKE_BY_NAME.set(OPTIONS[n].camel, n);
 }
 
 function suggestion(key: string): string {
   return didYouMean(key, [...SNAKE_BY_NAME.keys()]);
-}
-
-function allowedText(name: OptionName): string {
-  switch (name) {
-    case 'save_last':
-      return 'true, false, "link" or null';
-    case 'train_time_interval':
-      return 'a number of seconds, {days, hours, minutes, seconds, milliseconds, microseconds}, or null';
-    case 'save_top_k':
-    case 'STARTING_VERSION':
-      return 'an integer';
-    case 'every_n_train_steps':
-    case 'every_n_epochs':
-      return 'an integer or null';
-    case 'dirpath':
-    case 'filename':
-    case 'monitor':
-      return 'a string or null';
-    case 'save_on_train_epoch_end':
-      return 'true, false or null';
-    case 'mode':
-    case 'CHECKPOINT_JOIN_CHAR':
-    case 'CHECKPOINT_EQUALS_CHAR':
-    case 'CHECKPOINT_NAME_LAST':
-    case 'FILE_EXTENSION':
-      return 'a string';
-    default:
-      return 'true or false';
-  }
 }
 
 /** Microseconds of `timedelta(**input)`, rounded half-even as Python's constructor does. */
@@ -233,9 +183,9 @@ function decodeShape(input: unknown): { issues: ConfigIssue[]; options: Partial<
     }
     seenAs.set(name, key);
     if (value === undefined) continue;
-    const decoded = (OPTION_CODECS[name] as t.Decoder<unknown, unknown>).decode(value);
+    const decoded = OPTIONS[name].codec.decode(value);
     if (E.isLeft(decoded)) {
-      issues.push({ field: key, value, allowed: allowedText(name), message: `${key}=${show(value)} is not allowed: expected ${allowedText(name)}` });
+      issues.push({ field: key, value, allowed: OPTIONS[name].allowed, message: `${key}=${show(value)} is not allowed: expected ${OPTIONS[name].allowed}` });
       continue;
     }
     out[name] = decoded.right;
@@ -352,29 +302,14 @@ export function escapeIssues(c: PolicyConfig): ConfigIssue[] {
 }
 
 function withDefaults(opts: Partial<Record<OptionName, unknown>>): PolicyConfig {
-  const tti = opts.train_time_interval as TimedeltaInput | null | undefined;
-  return {
-    dirpath: (opts.dirpath as string | null | undefined) ?? DEFAULTS.dirpath,
-    filename: (opts.filename as string | null | undefined) ?? DEFAULTS.filename,
-    monitor: (opts.monitor as string | null | undefined) ?? DEFAULTS.monitor,
-    verbose: (opts.verbose as boolean | undefined) ?? DEFAULTS.verbose,
-    saveLast: opts.save_last === undefined ? DEFAULTS.saveLast : (opts.save_last as PolicyConfig['saveLast']),
-    saveTopK: (opts.save_top_k as number | undefined) ?? DEFAULTS.saveTopK,
-    saveOnException: (opts.save_on_exception as boolean | undefined) ?? DEFAULTS.saveOnException,
-    saveWeightsOnly: (opts.save_weights_only as boolean | undefined) ?? DEFAULTS.saveWeightsOnly,
-    mode: ((opts.mode as string | undefined) ?? DEFAULTS.mode) as 'min' | 'max',
-    autoInsertMetricName: (opts.auto_insert_metric_name as boolean | undefined) ?? DEFAULTS.autoInsertMetricName,
-    everyNTrainSteps: (opts.every_n_train_steps as number | null | undefined) ?? null,
-    trainTimeInterval: tti === undefined || tti === null ? null : timedeltaMicros(tti) / 1e6,
-    everyNEpochs: (opts.every_n_epochs as number | null | undefined) ?? null,
-    saveOnTrainEpochEnd: (opts.save_on_train_epoch_end as boolean | null | undefined) ?? null,
-    enableVersionCounter: (opts.enable_version_counter as boolean | undefined) ?? DEFAULTS.enableVersionCounter,
-    checkpointJoinChar: (opts.CHECKPOINT_JOIN_CHAR as string | undefined) ?? DEFAULTS.checkpointJoinChar,
-    checkpointEqualsChar: (opts.CHECKPOINT_EQUALS_CHAR as string | undefined) ?? DEFAULTS.checkpointEqualsChar,
-    checkpointNameLast: (opts.CHECKPOINT_NAME_LAST as string | undefined) ?? DEFAULTS.checkpointNameLast,
-    fileExtension: (opts.FILE_EXTENSION as string | undefined) ?? DEFAULTS.fileExtension,
-    startingVersion: (opts.STARTING_VERSION as number | undefined) ?? DEFAULTS.startingVersion,
-  };
+  const out: Record<string, unknown> = {};
+  for (const n of OPTION_NAMES) {
+    const row = OPTIONS[n] as { camel: string; default: unknown; value?: (v: unknown) => unknown };
+    const v = opts[n];
+    // null means "not set" for every option whose default is not null (as Python's None would be refused by Lightning's own checks)
+    out[row.camel] = v === undefined || (v === null && row.default !== null) ? row.default : row.value ? row.value(v) : v;
+  }
+  return out as PolicyConfig;
 }
 
 /** Shape and defaults only: what Lightning's constructor receives, before it validates anything. */
@@ -421,7 +356,7 @@ export const PolicyConfigCodec = new t.Type<PolicyConfig, Record<string, unknown
     ),
   (c) => {
     const out: Record<string, unknown> = {};
-    for (const n of OPTION_NAMES) out[n] = (c as unknown as Record<string, unknown>)[CAMEL[n]];
+    for (const n of OPTION_NAMES) out[n] = c[OPTIONS[n].camel];
     return out;
   },
 );

@@ -4,6 +4,8 @@
  * a removal whose preceding save failed.
  */
 
+import type { KeepMember } from './notes.ts';
+
 /** Which rule made the policy act; the numbers involved are kept for audits and `explain`. */
 export type Trigger =
   | 'trainEpochEnd'
@@ -26,7 +28,11 @@ export type Reason =
   /** a top-k checkpoint pushed out by a better one */
   | { readonly rule: 'displaced'; readonly by: string; readonly score: number | null }
   /** the previous file of a one-file series (last, or top-1 without monitor) replaced by a new name */
-  | { readonly rule: 'superseded'; readonly by: string; readonly series: 'last' | 'noMonitor' };
+  | { readonly rule: 'superseded'; readonly by: string; readonly series: 'last' | 'noMonitor' }
+  /** composed retention: written because keep_* members keep it (top-k did not take it) */
+  | { readonly rule: 'kept'; readonly trigger: Trigger; readonly members: readonly KeepMember[]; readonly epoch: number; readonly step: number }
+  /** composed retention: `member` let go of it (e.g. no longer among the latest n) and no other member keeps it */
+  | { readonly rule: 'released'; readonly member: KeepMember; readonly by: string };
 
 export type LogLevel = 'debug' | 'info' | 'warning';
 

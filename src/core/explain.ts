@@ -1,5 +1,24 @@
 /** Plain sentences for effects and their reasons ("epoch 7, step 1400: val_loss 0.412 entered the top 3"). */
 import type { Effect, Reason, Trigger } from './effects.ts';
+import type { KeepMember } from './notes.ts';
+
+/** A keep member as its option reads. */
+export function memberName(m: KeepMember): string {
+  switch (m) {
+    case 'topK':
+      return 'save_top_k';
+    case 'latest':
+      return 'keep_latest';
+    case 'everyNSteps':
+      return 'keep_every_n_steps';
+    case 'everyNSeconds':
+      return 'keep_every_n_seconds';
+    case 'steps':
+      return 'keep_steps';
+    case 'last':
+      return 'save_last';
+  }
+}
 
 const TRIGGERS: Record<Trigger, string> = {
   trainEpochEnd: 'at the end of the training epoch',
@@ -32,6 +51,10 @@ export function explainReason(r: Reason): string {
       return `pushed out of the top k by ${r.by}${r.score === null ? '' : ` (score ${num(r.score)})`}`;
     case 'superseded':
       return `replaced by ${r.by} (${r.series === 'last' ? 'the last checkpoint moved' : 'save_top_k=1 keeps only the newest'})`;
+    case 'kept':
+      return `epoch ${r.epoch}, step ${r.step}: kept by ${r.members.map(memberName).join(' and ')} ${TRIGGERS[r.trigger]}`;
+    case 'released':
+      return `no longer kept: ${memberName(r.member)} let go of it when ${r.by} was saved, and no other rule keeps it`;
   }
 }
 

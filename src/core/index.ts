@@ -20,6 +20,8 @@ export {
 } from './config.ts';
 export type { LoopEvent, LoopEventType, LoopView, TrainerFacts, LoggerFacts, Metrics, LightningStateDict, Exception } from './events.ts';
 export type { Effect, EffectType, Reason, Trigger, LogLevel } from './effects.ts';
+export { NoteCodec, type Note, type NoteKind, type NotDue, type SkipCause, type KeepMember } from './notes.ts';
+export { isComposed, OPTIONS } from './config.ts';
 export { lightningStateDict, type PolicyState, type ResolvedTrainer } from './state.ts';
 export { encodeState, decodeState, StateCodec, STATE_FORMAT, type StateJson } from './stateCodec.ts';
 export { explainEffect, explainReason } from './explain.ts';

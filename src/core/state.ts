@@ -1,6 +1,10 @@
 /**
  * The policy state: Lightning's state_dict fields, the private attributes its rules read, and what
- * the policy knows about the loop and the storage. Collections are persistent (src/vmap.ts), so a
+ * the policy knows about the loop and the storage. Each rule owns a slice of it, declared in its
+ * module as a Pick of these fields (top-k: TopKSlice, last: LastSlice, the writer: WriteSlice,
+ * train_time_interval: TimeSlice, deferral: DeferSlice, the keep_* members: `keep`); the fields
+ * stay flat here so Lightning's attribute names read the same everywhere, and the encoded form
+ * (state format 2, stateCodec.ts) nests them by rule. Collections are persistent (src/vmap.ts), so a
  * step costs the same whether the policy keeps 3 checkpoints or a million, and every old state
  * stays valid. `encodeState`/`StateCodec` turn it into plain JSON for resume and back.
  */
@@ -8,6 +12,7 @@ import type { PolicyConfig } from './config.ts';
 import type { LoggerFacts } from './events.ts';
 import type { FileTree } from './files.ts';
 import type { VMap } from './vmap.ts';
+import type { KeepSlices } from './rules/keep/members.ts';
 
 /** The trainer facts the rules read, with defaults filled in at setup. */
 export interface ResolvedTrainer {
@@ -52,6 +57,9 @@ export interface PolicyState {
   readonly warned: readonly string[];
   /** bestModelPath and kthBestModelPath are the first min / first max of bestKModels (lets save_top_k=-1 update them in O(1)) */
   readonly extremaTracked: boolean;
+
+  // ckpt-policy's composable retention (keep_* options): one slice per member, empty when unused
+  readonly keep: KeepSlices;
 }
 
 /** Lightning's state_dict() of this state, as stored inside a checkpoint. */

@@ -237,10 +237,10 @@ export class Checkpointer {
     // once a write failed, let the rest settle so the error lists every consequence
     if (this.writer.hasFailed) await this.writer.drain();
     this.throwIfFailed();
-    const [next, effects] = reduce(this.current, event);
+    const [next, effects, notes] = reduce(this.current, event);
     this.current = next;
     const seq = ++this.seq;
-    this.opts.observer?.decided?.({ seq, event, effects, stateAfter: next });
+    this.opts.observer?.decided?.({ seq, event, effects, stateAfter: next, notes });
     await this.carryOut(seq, event, effects, next);
     if (!this.background) {
       await this.writer.drain();

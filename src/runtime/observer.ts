@@ -4,6 +4,7 @@
  * completes (storage effects may settle after later decisions when writes run in the background).
  */
 import type { Effect } from '../core/effects.ts';
+import type { Note } from '../core/notes.ts';
 import type { LoopEvent } from '../core/events.ts';
 import type { PolicyState } from '../core/state.ts';
 
@@ -14,6 +15,8 @@ export interface Decision {
   readonly event: LoopEvent;
   readonly effects: readonly Effect[];
   readonly stateAfter: PolicyState;
+  /** the reducer's notes for this decision (what it decided not to do); recomputed from the state before when absent */
+  readonly notes?: readonly Note[];
 }
 
 export interface EffectSettlement {

@@ -9,6 +9,7 @@ import type { Effect, Reason } from '../core/effects.ts';
 import type { LightningStateDict, LoggerFacts, LoopEvent, TrainerFacts } from '../core/events.ts';
 import type { FileEntry } from '../core/files.ts';
 import { templateKeys } from '../core/format/template.ts';
+import type { Note } from '../core/notes.ts';
 import { init, reduce } from '../core/reduce.ts';
 import { lightningStateDict, type PolicyState } from '../core/state.ts';
 import type { UnknownValue } from '../sources/reconstruct.ts';
@@ -111,8 +112,7 @@ export class PolicyWorld {
     readonly metric: string | null,
     keepEffects = false,
   ) {
-    // verbose makes the reducer report rejected top-k checks too; the lines are dropped unless asked for
-    const [s, effects] = init({ ...config, verbose: true }, { cwd });
+    const [s, effects] = init(config, { cwd });
     this.state = s;
     this.effects = keepEffects ? [...effects] : null;
     this.templateFields = templateKeys(config.filename);
@@ -145,9 +145,9 @@ export class PolicyWorld {
   startFit(fit: number, trainer: TrainerFacts, loggers: readonly LoggerFacts[], resumeFrom: SavedFile | null, ckptPath: string | null, view: { epoch: number; globalStep: number }) {
     this.fit = fit;
     if (fit > 0) {
-      const [s, effects] = init({ ...this.config, verbose: true }, { cwd: this.cwd });
+      const [s, effects] = init(this.config, { cwd: this.cwd });
       this.state = s;
-      this.record(effects, null);
+      this.record(effects, [], null);
     }
     const files: FileEntry[] = [...this.files.values()].map((f) => (f.kind === 'symlink' ? { path: f.path, kind: 'symlink', target: relTarget(f.path, f.target!) } : { path: f.path, kind: 'file' }));
     this.feed({ event: { type: 'setup', stage: 'fit', trainer: { ...trainer, loggers, defaultRootDir: this.cwd, ckptPath: ckptPath ?? resumeFrom?.path ?? null }, files, view }, unknown: [], stepRange: null, batchesDone: 0 });
@@ -158,18 +158,19 @@ export class PolicyWorld {
   feed(fed: FedEvent) {
     if (this.failed) return;
     const before = this.state;
-    const [next, effects] = reduce(before, fed.event);
+    const [next, effects, notes] = reduce(before, fed.event);
     this.state = next;
-    this.record(effects, fed, before);
+    this.record(effects, notes, fed, before);
   }
 
-  private record(effects: readonly Effect[], fed: FedEvent | null, before?: PolicyState) {
-    if (this.effects) this.effects.push(...(this.config.verbose ? effects : effects.filter((e) => !isVerboseLine(e))));
+  private record(effects: readonly Effect[], notes: readonly Note[], fed: FedEvent | null, before?: PolicyState) {
+    if (this.effects) this.effects.push(...effects);
     const view = fed && 'view' in fed.event ? fed.event.view : undefined;
     const epoch = view?.epoch ?? 0;
     const step = view?.globalStep ?? 0;
     const metricValue = this.metric !== null && view?.metrics && this.metric in view.metrics ? view.metrics[this.metric]! : null;
-    let checked = false;
+    // a top-k check was made: a save it admitted, or a rejection the reducer noted
+    let checked = notes.some((n) => n.kind === 'rejected' || n.kind === 'monitorMissing');
     let saved = false;
     let topkSaved = false;
     for (const e of effects) {
@@ -232,7 +233,6 @@ export class PolicyWorld {
         }
         case 'log':
           if (e.level === 'warning') this.warnings.add(e.message);
-          else if (e.level === 'info' && / was not in top /.test(e.message)) checked = true;
           break;
         case 'error':
           this.errors.push({ fit: this.fit, epoch, step, errorType: e.errorType, message: e.message });
@@ -289,11 +289,6 @@ export class PolicyWorld {
   }
 
   undeterminedOverflow = 0;
-}
-
-/** The reducer's verbose lines ("Epoch 3, global step 40: ..."), produced here only to see rejected checks. */
-export function isVerboseLine(e: Effect): boolean {
-  return e.type === 'log' && e.level === 'info' && /^Epoch \d+, global step -?\d+: /.test(e.message);
 }
 
 /** Undetermined decisions listed one by one at most; beyond, they are counted. */

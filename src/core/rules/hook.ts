@@ -1,0 +1,93 @@
+/**
+ * One hook call's working context: the event's view of the loop, the config and its derived
+ * triggers, a private draft of the state, and what the call has produced so far (effects, notes).
+ *
+ * Rules (src/core/rules/save, src/core/rules/keep) are functions over their own slice of the
+ * draft. The draft is written in Lightning's order on purpose: when Lightning raises halfway
+ * through a hook, the attributes it had already changed stay changed, and `Raised` ends the call
+ * with the draft as it was at that point.
+ */
+import { triggers, type PolicyConfig, type Triggers } from '../config.ts';
+import type { Effect } from '../effects.ts';
+import type { LoopView } from '../events.ts';
+import type { PyValue } from '../format/pyformat.ts';
+import type { Note } from '../notes.ts';
+import type { PolicyState, ResolvedTrainer } from '../state.ts';
+
+/** A Python exception raised by the callback: ends the hook. */
+export class Raised {
+  constructor(readonly errorType: string, readonly message: string) {}
+}
+
+export type Draft = { -readonly [K in keyof PolicyState]: PolicyState[K] };
+export type Candidates = Map<string, PyValue>;
+
+const TRIGGERS = new WeakMap<PolicyConfig, Triggers>();
+/** The derived triggers of a config, computed once per config object (the reducer runs per event). */
+export function triggersOf(config: PolicyConfig): Triggers {
+  let tr = TRIGGERS.get(config);
+  if (tr === undefined) TRIGGERS.set(config, (tr = triggers(config)));
+  return tr;
+}
+
+export const NO_VIEW: LoopView = { epoch: 0, globalStep: 0 };
+
+export interface Hook {
+  readonly s: Draft;
+  readonly c: PolicyConfig;
+  readonly tr: Triggers;
+  readonly view: LoopView;
+  readonly effects: Effect[];
+  readonly notes: Note[];
+  /** version-counter notes, appended after the hook's other notes */
+  readonly bumps: Note[];
+  memo: Candidates | null;
+}
+
+export function openHook(state: PolicyState, view: LoopView): Hook {
+  return { s: { ...state }, c: state.config, tr: triggersOf(state.config), view, effects: [], notes: [], bumps: [], memo: null };
+}
+
+export function trainerOf(h: Hook): ResolvedTrainer {
+  if (h.s.trainer === null) throw new Raised('RuntimeError', 'ckpt-policy: a loop event arrived before setup; send a setup event first');
+  return h.s.trainer;
+}
+
+export function warn(h: Hook, message: string) {
+  h.effects.push({ type: 'log', level: 'warning', message, category: 'UserWarning' });
+}
+
+export function log(h: Hook, level: 'debug' | 'info', message: string) {
+  h.effects.push({ type: 'log', level, message });
+}
+
+/** `_monitor_candidates`: callback_metrics (float32) with epoch/step as ints, appended unless logged. */
+export function candidates(h: Hook): Candidates {
+  if (h.memo) return h.memo;
+  const m: Candidates = new Map();
+  const metrics = h.view.metrics ?? {};
+  for (const name in metrics) m.set(name, { type: 'float', value: Math.fround(metrics[name]!) });
+  const epoch = m.get('epoch');
+  m.set('epoch', { type: 'int', value: epoch ? toInt32(epoch.value) : h.view.epoch });
+  const step = m.get('step');
+  m.set('step', { type: 'int', value: step ? toInt32(step.value) : h.view.globalStep });
+  h.memo = m;
+  return m;
+}
+
+export function epochStep(h: Hook): { epoch: number; step: number } {
+  const c = candidates(h);
+  return { epoch: c.get('epoch')!.value, step: c.get('step')!.value };
+}
+
+export function sum(xs: readonly number[] | undefined): number {
+  let total = 0;
+  for (const x of xs ?? []) total += x;
+  return total;
+}
+
+/** torch's float -> int32 conversion (`.int()`): truncation; NaN and overflow give INT32_MIN on x86. */
+export function toInt32(x: number): number {
+  const v = Math.trunc(x);
+  return Number.isFinite(v) && v >= -2147483648 && v <= 2147483647 ? v : -2147483648;
+}

@@ -1,0 +1,120 @@
+/**
+ * ckpt-policy's composable retention members beside top-k (options keep_latest,
+ * keep_every_n_steps, keep_every_n_seconds, keep_steps). Each one is a pure rule over its own
+ * slice: whether it wants the checkpoint being decided (`wants`), what it keeps after taking one
+ * (`take`, returning the paths it lets go of) and whether it keeps a path (`keeps`). A member's
+ * verdict never reads another member; the union (union.ts) combines them.
+ */
+import type { PolicyConfig } from '../../config.ts';
+import type { KeepMember } from '../../notes.ts';
+import { VMap } from '../../vmap.ts';
+
+/** The moment a checkpoint is decided at. */
+export interface At {
+  readonly globalStep: number;
+  /** the loop's monotonic clock, seconds */
+  readonly time: number | undefined;
+}
+
+/** latest n: the paths in save order, newest last. */
+export interface LatestSlice {
+  readonly paths: readonly string[];
+}
+/** one-of-many members: the paths kept, with the global step each was saved at. */
+export interface StepsSlice {
+  readonly kept: VMap<number>;
+}
+/** every n seconds: the paths kept and the time the newest was kept. */
+export interface SecondsSlice {
+  readonly kept: VMap<number>;
+  readonly lastTime: number | null;
+}
+
+export interface KeepSlices {
+  readonly latest: LatestSlice;
+  readonly everyNSteps: StepsSlice;
+  readonly everyNSeconds: SecondsSlice;
+  readonly steps: StepsSlice;
+}
+
+export const EMPTY_KEEP: KeepSlices = {
+  latest: { paths: [] },
+  everyNSteps: { kept: VMap.empty<number>() },
+  everyNSeconds: { kept: VMap.empty<number>(), lastTime: null },
+  steps: { kept: VMap.empty<number>() },
+};
+
+export type ExtraMember = Exclude<KeepMember, 'topK' | 'last'>;
+export const EXTRA_MEMBERS: readonly ExtraMember[] = ['latest', 'everyNSteps', 'everyNSeconds', 'steps'];
+
+export function configured(c: PolicyConfig, m: ExtraMember): boolean {
+  switch (m) {
+    case 'latest':
+      return c.keepLatest !== null;
+    case 'everyNSteps':
+      return c.keepEveryNSteps !== null;
+    case 'everyNSeconds':
+      return c.keepEveryNSeconds !== null;
+    case 'steps':
+      return c.keepSteps !== null;
+  }
+}
+
+export function wants(c: PolicyConfig, s: KeepSlices, m: ExtraMember, at: At): boolean {
+  switch (m) {
+    case 'latest':
+      return c.keepLatest !== null;
+    case 'everyNSteps':
+      return c.keepEveryNSteps !== null && at.globalStep % c.keepEveryNSteps === 0;
+    case 'everyNSeconds': {
+      const n = c.keepEveryNSeconds;
+      if (n === null || at.time === undefined) return false;
+      const last = s.everyNSeconds.lastTime;
+      return last === null || at.time - last >= n;
+    }
+    case 'steps':
+      return c.keepSteps !== null && c.keepSteps.includes(at.globalStep);
+  }
+}
+
+/** The member's slice after keeping `path`, and the paths it no longer keeps. */
+export function take(c: PolicyConfig, s: KeepSlices, m: ExtraMember, path: string, at: At): { readonly slices: KeepSlices; readonly released: readonly string[] } {
+  switch (m) {
+    case 'latest': {
+      const n = c.keepLatest ?? 0;
+      const paths = [...s.latest.paths.filter((p) => p !== path), path];
+      const released = paths.length > n ? paths.slice(0, paths.length - n) : [];
+      return { slices: { ...s, latest: { paths: paths.slice(paths.length - Math.min(n, paths.length)) } }, released };
+    }
+    case 'everyNSteps':
+      return { slices: { ...s, everyNSteps: { kept: s.everyNSteps.kept.set(path, at.globalStep) } }, released: [] };
+    case 'everyNSeconds':
+      return { slices: { ...s, everyNSeconds: { kept: s.everyNSeconds.kept.set(path, at.globalStep), lastTime: at.time ?? s.everyNSeconds.lastTime } }, released: [] };
+    case 'steps':
+      return { slices: { ...s, steps: { kept: s.steps.kept.set(path, at.globalStep) } }, released: [] };
+  }
+}
+
+export function keeps(s: KeepSlices, m: ExtraMember, path: string): boolean {
+  switch (m) {
+    case 'latest':
+      return s.latest.paths.includes(path);
+    case 'everyNSteps':
+      return s.everyNSteps.kept.has(path);
+    case 'everyNSeconds':
+      return s.everyNSeconds.kept.has(path);
+    case 'steps':
+      return s.steps.kept.has(path);
+  }
+}
+
+/** The slices without `path` (a file removed, or overwritten by a save no member wanted). */
+export function forget(s: KeepSlices, path: string): KeepSlices {
+  if (!EXTRA_MEMBERS.some((m) => keeps(s, m, path))) return s;
+  return {
+    latest: { paths: s.latest.paths.filter((p) => p !== path) },
+    everyNSteps: { kept: s.everyNSteps.kept.delete(path) },
+    everyNSeconds: { kept: s.everyNSeconds.kept.delete(path), lastTime: s.everyNSeconds.lastTime },
+    steps: { kept: s.steps.kept.delete(path) },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * Names and writes: the template and version counter that turn a candidate into a path, the
+ * save / remove / link effects with their effect on the file model, and Lightning's removal guard.
+ * The writer owns one slice, the record of the last write (`lastGlobalStepSaved`,
+ * `lastCheckpointSaved`), which the skip rule and the last checkpoint read.
+ */
+import type { Reason } from '../effects.ts';
+import { exists, fileKey, removePath, writeFile, writeSymlink } from '../files.ts';
+import { PyFormatError, pyStrRepr } from '../format/pyformat.ts';
+import { formatCheckpointName } from '../format/template.ts';
+import { isLocalPath, isStrictParent, pathlibAbsoluteParts, pyAbspath, pyDirname, pyJoin, pyRelpath } from '../paths.ts';
+import type { PolicyState } from '../state.ts';
+import { candidates, Raised, trainerOf, type Hook } from './hook.ts';
+
+/** The writer's slice: what was written last, and at which global step. */
+export type WriteSlice = Pick<PolicyState, 'lastGlobalStepSaved' | 'lastCheckpointSaved'>;
+
+const key = (h: Hook, path: string) => fileKey(path, h.s.cwd);
+
+export function fileExists(h: Hook, path: string): boolean {
+  return exists(h.s.files, key(h, path));
+}
+
+/** `format_checkpoint_name`: template -> path under dirpath. Python's format errors are raised as they are. */
+export function formatName(h: Hook, template: string | null, ver?: number): string {
+  const c = h.c;
+  let name: string;
+  try {
+    name = formatCheckpointName(template || c.filename, candidates(h), { joinChar: c.checkpointJoinChar, equalsChar: c.checkpointEqualsChar, autoInsertMetricName: c.autoInsertMetricName, extension: c.fileExtension }, ver);
+  } catch (e) {
+    if (e instanceof PyFormatError) throw new Raised(e.pyType, e.message);
+    throw e;
+  }
+  const dirpath = h.s.dirpath;
+  const path = dirpath ? pyJoin(dirpath, name) : name;
+  guardInside(h, path);
+  return path;
+}
+
+/** Deliberate difference from Lightning: a name never leaves the checkpoint directory. */
+function guardInside(h: Hook, path: string) {
+  const dirpath = h.s.dirpath ?? '';
+  const refuse = () => new Raised('ValueError', `ckpt-policy: checkpoint name ${pyStrRepr(path)} leaves the checkpoint directory ${pyStrRepr(dirpath)}`);
+  if (!isLocalPath(dirpath)) {
+    if (!path.startsWith(dirpath) || path.slice(dirpath.length).split('/').includes('..')) throw refuse();
+    return;
+  }
+  const dir = pyAbspath(dirpath || '.', h.s.cwd);
+  const prefix = dir === '/' ? '/' : dir + '/';
+  // the common case needs no normalization: directly under dirpath, no '.'/'..' segment
+  if (path.startsWith(prefix) && !path.includes('/.', prefix.length - 1)) return;
+  if (!pyAbspath(path, h.s.cwd).startsWith(prefix)) throw refuse();
+}
+
+/**
+ * The name of a new checkpoint from `template` with the version counter (`-v1`, `-v2`, … while the
+ * name is taken; `exempt` is the file about to be replaced), and the plain name it started from.
+ */
+export function versionedName(h: Hook, template: string | null, exempt: string | null): { readonly path: string; readonly plain: string } {
+  const plain = formatName(h, template);
+  let path = plain;
+  if (h.c.enableVersionCounter) {
+    let v = h.c.startingVersion;
+    while (fileExists(h, path) && path !== exempt) path = formatName(h, template, v++);
+  }
+  return { path, plain };
+}
+
+/** A versionBump note when a written name is not its plain name (the counter moved it). */
+export function noteBump(h: Hook, name: { readonly path: string; readonly plain: string }) {
+  if (h.c.enableVersionCounter && name.plain !== name.path) h.bumps.push({ kind: 'versionBump', path: name.path, taken: name.plain });
+}
+
+export function save(h: Hook, path: string, reason: Reason) {
+  h.effects.push({ type: 'save', path, weightsOnly: h.c.saveWeightsOnly, reason });
+  h.s.files = writeFile(h.s.files, key(h, path));
+  h.s.lastGlobalStepSaved = h.view.globalStep;
+  h.s.lastCheckpointSaved = path;
+}
+
+export function remove(h: Hook, path: string, reason: Reason) {
+  h.effects.push({ type: 'remove', path, reason });
+  h.s.files = removePath(h.s.files, key(h, path));
+}
+
+/** A relative symlink at `linkpath` to `target` (never to itself). Returns whether it was linked. */
+export function link(h: Hook, target: string, linkpath: string, reason: Reason): boolean {
+  const cwd = h.s.cwd;
+  if (pyAbspath(target, cwd) === pyAbspath(linkpath, cwd)) return false;
+  const relTarget = pyRelpath(target, pyDirname(linkpath), cwd);
+  h.effects.push({ type: 'link', target, path: linkpath, relTarget, fallback: 'copy', reason });
+  h.s.files = writeSymlink(h.s.files, key(h, linkpath), relTarget);
+  return true;
+}
+
+/**
+ * `_should_remove_checkpoint`. Lightning removes any non-local path unconditionally; we keep its
+ * local rules and, on purpose, never remove a remote path outside dirpath or the resumed-from one.
+ */
+export function shouldRemove(h: Hook, previous: string, current: string): boolean {
+  if (previous === current) return false;
+  // the common case, without splitting paths: a normalized name under a normalized dirpath
+  const dir = h.s.dirpath;
+  const resume = trainerOf(h).ckptPath;
+  if (dir && previous.startsWith(dir + '/') && isPlainAbsolute(dir) && isPlainAbsolute(previous) && (resume === null || (resume !== previous && isPlainAbsolute(resume)))) return true;
+  if (!isLocalPath(previous)) {
+    const base = dir ?? '';
+    return previous !== resume && base !== '' && previous.startsWith(base.endsWith('/') ? base : base + '/') && !previous.slice(base.length).split('/').includes('..');
+  }
+  const cwd = h.s.cwd;
+  const prev = pathlibAbsoluteParts(previous, cwd);
+  if (resume !== null && samePath(prev, pathlibAbsoluteParts(resume, cwd))) return false;
+  return isStrictParent(pathlibAbsoluteParts(dir ?? '', cwd), prev);
+}
+
+/** An absolute path with nothing pathlib would drop or keep differently: no '.', '..' or empty segment. */
+function isPlainAbsolute(p: string): boolean {
+  return p.startsWith('/') && !p.includes('//') && !p.includes('/.') && !p.endsWith('/');
+}
+
+function samePath(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
