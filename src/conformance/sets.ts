@@ -6,6 +6,7 @@
  */
 import { parseScenarios } from './trace.ts';
 import { describeDifference, replayScenario } from './replay.ts';
+import { kerasConformance } from '../dialects/keras/conformance.ts';
 
 /** How one framework's traces are read and replayed. */
 export interface ConformanceSet {
@@ -27,6 +28,7 @@ const lightning: ConformanceSet = {
 /** By the manifest key that names the framework. Each dialect adds its set here. */
 export const CONFORMANCE_SETS: Readonly<Record<string, ConformanceSet>> = {
   lightning,
+  keras: kerasConformance,
 };
 
 /** The set a manifest names, or why none is known. */
