@@ -105,7 +105,8 @@ export function reduce(state: KerasState, event: KerasEvent): Step {
       if (!check.due) return [next, []];
       const epoch = next.currentEpoch;
       if (epoch === null) return raise(next, { type: 'AttributeError', message: "'ModelCheckpoint' object has no attribute '_current_epoch'" });
-      if (next.fixes.batchMonitorOp && next.config.save_best_only) {
+      // the opt-in fix: resolve the mode where Keras would call a still-unset monitor_op
+      if (next.fixes.batchMonitorOp && next.config.save_best_only && next.best !== null && next.monitorOp === null) {
         const resolved = withMonitorOp(next, event.metrics);
         if (!('config' in resolved)) return raise(next, resolved);
         next = resolved;
