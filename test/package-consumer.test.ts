@@ -168,8 +168,8 @@ test('a bundler targeting the browser gets the browser builds of the tfjs callba
 test('with the optional peers installed: tfjs fit saves into a folder and resumes, and the HTML report draws', (t) => {
   npm(['install', ...PEERS.map((p) => `${p}@${pkg.devDependencies[p]}`)], project);
   t.diagnostic(`full install: ${installed().length} packages, ${megabytes(join(project, 'node_modules'))} MB of node_modules`);
-  const loads = spawnSync(process.execPath, ['--input-type=module', '-e', "const [a, b] = await Promise.all([import('ckpt-policy/tfjs'), import('ckpt-policy/stores/s3')]); console.log(typeof a.ModelCheckpoint, typeof a.useBackend, typeof b.s3Store)"], { cwd: project, encoding: 'utf8' });
-  assert.equal(loads.stdout.trim(), 'function function function', loads.stderr);
+  const loads = spawnSync(process.execPath, ['--input-type=module', '-e', "const [a, b, c] = await Promise.all([import('ckpt-policy/tfjs'), import('ckpt-policy/stores/s3'), import('ckpt-policy/keras/tfjs')]); console.log(typeof a.ModelCheckpoint, typeof a.useBackend, typeof b.s3Store, typeof c.modelCheckpoint)"], { cwd: project, encoding: 'utf8' });
+  assert.equal(loads.stdout.trim(), 'function function function function', loads.stderr);
   compile('tsconfig.tfjs.json');
   const fit = runJson('tfjs-fit.js') as { initialEpoch: number; keys: string[]; best: string; scores: number[]; prediction: number };
   assert.equal(fit.initialEpoch, 3, 'the second fit continues after the first one\'s three epochs');

@@ -8,6 +8,7 @@ import { parseScenarios } from './trace.ts';
 import { describeDifference, replayScenario } from './replay.ts';
 import { orbaxConformanceSet } from '../dialects/orbax/conformance.ts';
 import { replayTransformersFile } from '../dialects/transformers/conformance.ts';
+import { kerasConformance } from '../dialects/keras/conformance.ts';
 
 /** How one framework's traces are read and replayed. */
 export interface ConformanceSet {
@@ -31,6 +32,7 @@ export const CONFORMANCE_SETS: Readonly<Record<string, ConformanceSet>> = {
   lightning,
   orbax: orbaxConformanceSet,
   transformers: { title: 'Hugging Face transformers Trainer', replayFile: replayTransformersFile },
+  keras: kerasConformance,
 };
 
 /** The set a manifest names, or why none is known. */

@@ -11,6 +11,7 @@ const entries: Record<string, string> = {
   'ckpt-policy/audit': 'verifyLog',
   'ckpt-policy/sidecar': 'serve',
   'ckpt-policy/orbax': 'constructOptions',
+  'ckpt-policy/keras': 'reduce',
   'ckpt-policy/transformers': 'parseTrainingArguments',
 };
 const out: Record<string, string> = {};
