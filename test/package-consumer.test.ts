@@ -127,17 +127,12 @@ test('the compiled ckpt command: --version, --help, the real conformance job, an
   assert.doesNotMatch(html.stderr, /\n\s+at /, 'no stack trace');
 });
 
+/** What a bundler targeting the browser makes of `contents`, importing from the installed package. */
+const bundleForBrowser = (contents: string, external: string[] = []) =>
+  build({ stdin: { contents, resolveDir: project, loader: 'js' }, bundle: true, platform: 'browser', format: 'esm', minify: true, write: false, metafile: true, external, logLevel: 'silent' });
+
 test('the core bundles for a browser with no node built-ins', async (t) => {
-  const r = await build({
-    stdin: { contents: "export * from 'ckpt-policy';", resolveDir: project, loader: 'js' },
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    minify: true,
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-  });
+  const r = await bundleForBrowser("export * from 'ckpt-policy';");
   const inputs = Object.keys(r.metafile.inputs);
   assert.deepEqual(inputs.filter((i) => i.startsWith('node:') || /(^|\/)(fs|path|crypto)$/.test(i)), []);
   assert.ok(inputs.some((i) => i.includes('ckpt-policy/dist/src/core/reduce.js')), 'the reducer is in the bundle');
@@ -146,17 +141,7 @@ test('the core bundles for a browser with no node built-ins', async (t) => {
 });
 
 test('a bundler targeting the browser gets the browser builds of the tfjs callback and the stores', async (t) => {
-  const r = await build({
-    stdin: { contents: "export { ModelCheckpoint } from 'ckpt-policy/tfjs'; export { openStore, indexedDbStore } from 'ckpt-policy/stores';", resolveDir: project, loader: 'js' },
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    minify: true,
-    write: false,
-    metafile: true,
-    external: ['@tensorflow/tfjs'],
-    logLevel: 'silent',
-  });
+  const r = await bundleForBrowser("export { ModelCheckpoint } from 'ckpt-policy/tfjs'; export { openStore, indexedDbStore } from 'ckpt-policy/stores';", ['@tensorflow/tfjs']);
   const inputs = Object.keys(r.metafile.inputs);
   assert.ok(inputs.some((i) => i.endsWith('ckpt-policy/dist/src/tfjs/browser.js')), 'the tfjs browser entry');
   assert.ok(inputs.some((i) => i.endsWith('ckpt-policy/dist/plugins/browser.js')), 'the stores browser entry');
