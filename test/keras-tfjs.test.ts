@@ -116,3 +116,23 @@ test('mode auto reads the compiled metrics; a metric tfjs cannot direct raises K
   );
   assert.throws(() => modelCheckpoint({ filepath: 'm.pt' }, { store: tfjsMemoryStore() }), /must end in `\.keras`/);
 });
+
+test('fitDataset: the same callback on a tf.data pipeline with validation data leaves the files the dialect predicts', async () => {
+  const options: KerasCamelOptions = { filepath: 'ds-{epoch:02d}-{val_loss:.3f}.keras', monitor: 'val_loss', saveBestOnly: true };
+  const store = tfjsMemoryStore();
+  const hooks: KerasEvent[] = [];
+  const m = model();
+  const drop = (l: tf.Logs | undefined) => Object.fromEntries(Object.entries(l ?? {}).filter(([k]) => k !== 'batch' && k !== 'size')) as Record<string, number>;
+  const recorder = new tf.CustomCallback({
+    onEpochBegin: async (epoch) => void hooks.push({ _tag: 'EpochBegan', epoch }),
+    onBatchEnd: async (batch, logs) => void hooks.push({ _tag: 'TrainBatchEnded', batch, logs: drop(logs) }),
+    onEpochEnd: async (epoch, logs) => void hooks.push({ _tag: 'EpochEnded', epoch, logs: drop(logs), metrics: tfjsCompiledMetrics(m) }),
+  });
+  const pairs = (from: number, n: number) =>
+    tf.data.zip({ xs: tf.data.array(tf.unstack(x.slice([from, 0], [n, 4]))), ys: tf.data.array(tf.unstack(y.slice([from, 0], [n, 1]))) }).batch(20) as unknown as tf.data.Dataset<tf.TensorContainer>;
+  await m.fitDataset(pairs(0, 80), { epochs: 5, validationData: pairs(80, 20), verbose: 0, callbacks: [recorder, modelCheckpoint(options, { store, log: () => undefined })] });
+  const expected = predict(options, hooks);
+  assert.ok(expected.length >= 1, 'something was saved');
+  assert.deepEqual(await keys(store), expected);
+  assert.ok(expected.every((k) => /^ds-0[1-5]-\d\.\d{3}\.keras$/.test(k)), expected.join(' '));
+});
