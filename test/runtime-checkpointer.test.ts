@@ -162,5 +162,5 @@ test('bad input is refused with the field, the value and what is allowed', async
   await assert.rejects(Checkpointer.open({ options: { save_top_k: 'all' }, store, capture }), (e: unknown) => e instanceof ConfigError && /save_top_k="all" is not allowed: expected an integer/.test(e.message));
   await assert.rejects(Checkpointer.open({ options: { dirpath: '/somewhere/else' }, store, capture }), /dirpath="\/somewhere\/else" does not match the store's location/);
   await assert.rejects(Checkpointer.open({ options: OPTIONS, store, capture, background: { maxInFlight: 0 } }), /maxInFlight=0 is not allowed: expected an integer >= 1/);
-  await assert.rejects(Checkpointer.open({ options: OPTIONS, store, capture, resume: { key: 'nope.ckpt' } }), /cannot resume from nope\.ckpt: the checkpoint unreadable/);
+  await assert.rejects(Checkpointer.open({ options: OPTIONS, store, capture, resume: { key: 'nope.ckpt' } }), /cannot resume from nope\.ckpt: the store holds no such checkpoint/);
 });

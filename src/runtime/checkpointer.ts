@@ -23,7 +23,7 @@ import { isLocalPath, pyAbspath } from '../core/paths.ts';
 import { init, reduce, resolveCheckpointDir, resolveTrainer } from '../core/reduce.ts';
 import { lightningStateDict, type PolicyState } from '../core/state.ts';
 import { decodeState } from '../core/stateCodec.ts';
-import type { CheckpointStore, Payload } from '../core/store.ts';
+import { StoreError, type CheckpointStore, type Payload } from '../core/store.ts';
 import { CheckpointWriteError, describeCause, PolicyRaisedError, ResumeError, type EffectFailure } from './errors.ts';
 import { filesOf, keyOf, pathOf } from './keys.ts';
 import type { EffectOutcome, RuntimeObserver } from './observer.ts';
@@ -307,7 +307,8 @@ export class Checkpointer {
     const pending = this.writer.pendingKeys();
     const removals = new Set(pending.removals);
     for (const e of effects) if (e.type === 'remove') removals.add(this.keyOf(e.path));
-    return makeRecord(this.runId, seq, event, key, stateAfter, { removals: [...removals], saves: pending.saves.filter((k) => k !== key) });
+    const siblings = effects.filter((e) => e.type === 'save').map((e) => this.keyOf(e.path)).filter((k) => k !== key);
+    return makeRecord(this.runId, seq, event, key, stateAfter, { removals: [...removals], saves: pending.saves.filter((k) => k !== key) }, siblings);
   }
 
   private throwIfFailed() {
@@ -391,54 +392,131 @@ export interface FoundRecord {
   readonly payload: Payload | null;
 }
 
-async function readRecordAt(store: CheckpointStore, key: string, readRecord?: (p: Payload) => unknown): Promise<FoundRecord | string> {
-  let payload: Payload;
-  try {
-    payload = await store.read(key);
-  } catch (e) {
-    return `unreadable (${describeCause(e)})`;
+/** How often a checkpoint that cannot be read is tried before resume gives up (the S3 client retries within each). */
+export const RESUME_READ_ATTEMPTS = 3;
+
+/** A checkpoint skipped while looking for the one to resume from, and why. */
+export interface SkippedCheckpoint {
+  readonly key: string;
+  readonly why: string;
+}
+
+type ReadOutcome =
+  | { readonly kind: 'found'; readonly found: FoundRecord }
+  /** the checkpoint truly holds no usable record */
+  | { readonly kind: 'skip'; readonly why: string }
+  /** there is no such checkpoint (any more) */
+  | { readonly kind: 'gone' }
+  /** reading failed every time: nothing is known about what it holds */
+  | { readonly kind: 'unreadable'; readonly why: string };
+
+async function readRecordAt(store: CheckpointStore, key: string, readRecord?: (p: Payload) => unknown, attempts = RESUME_READ_ATTEMPTS): Promise<ReadOutcome> {
+  let payload: Payload | null = null;
+  let cause = '';
+  for (let i = 0; i < attempts && payload === null; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 100 * 4 ** (i - 1)));
+    try {
+      payload = await store.read(key);
+    } catch (e) {
+      if (e instanceof StoreError && e.code === 'not-found') return { kind: 'gone' };
+      cause = describeCause(e);
+    }
   }
+  if (payload === null) return { kind: 'unreadable', why: `could not be read (${attempts} attempts; last: ${cause})` };
   const raw = payload.kind === 'tfjs' ? recordInPayload(payload) : readRecord?.(payload);
-  if (raw === undefined || raw === null) return 'holds no ckpt-policy record';
+  if (raw === undefined || raw === null) return { kind: 'skip', why: payload.kind === 'bytes' && readRecord === undefined ? 'is a byte payload and no readRecord was given to read its record' : 'holds no ckpt-policy record' };
   const r = decodeRecord(raw);
-  return E.isLeft(r) ? `has an invalid record (${r.left.join('; ')})` : { key, record: r.right, payload };
+  return E.isLeft(r) ? { kind: 'skip', why: `has an invalid record (${r.left.join('; ')})` } : { kind: 'found', found: { key, record: r.right, payload } };
+}
+
+/** What the search for the checkpoint to resume from found, and what it passed over. */
+export interface ResumeSearch {
+  readonly found: FoundRecord | null;
+  readonly skipped: readonly SkippedCheckpoint[];
+  /** saves of the found checkpoint's decision that never landed: the same model, to be rewritten from it */
+  readonly missingSiblings: readonly string[];
 }
 
 /**
  * The checkpoint to resume from: the named one, or ('latest') the one with the most advanced
  * record whose concurrent saves all reached the store (Lightning's ckpt_path="last"). Null when
- * the store holds no checkpoint with a record.
+ * the store holds no checkpoint with a record. A checkpoint that cannot be read is retried, then
+ * a ResumeError: it may be the newest, and starting over (or from an older one) would be silent
+ * loss.
  */
 export async function findResumePoint(store: CheckpointStore, which: 'latest' | { readonly key: string }, readRecord?: (p: Payload) => unknown): Promise<FoundRecord | null> {
+  return (await searchResumePoint(store, which, readRecord)).found;
+}
+
+export async function searchResumePoint(store: CheckpointStore, which: 'latest' | { readonly key: string }, readRecord?: (p: Payload) => unknown): Promise<ResumeSearch> {
   if (which !== 'latest') {
-    const found = await readRecordAt(store, which.key, readRecord);
-    if (typeof found === 'string') throw new ResumeError(`ckpt-policy: cannot resume from ${which.key}: the checkpoint ${found}`);
-    return found;
+    const r = await readRecordAt(store, which.key, readRecord);
+    if (r.kind === 'gone') throw new ResumeError(`ckpt-policy: cannot resume from ${which.key}: the store holds no such checkpoint`);
+    if (r.kind !== 'found') throw new ResumeError(`ckpt-policy: cannot resume from ${which.key}: the checkpoint ${r.why}`);
+    return { found: r.found, skipped: [], missingSiblings: [] };
   }
   const entries = await store.list();
+  const present = new Set(entries.map((e) => e.key));
   let best: FoundRecord | null = null;
+  let bestMissing: string[] = [];
+  const skipped: SkippedCheckpoint[] = [];
+  const unreadable: SkippedCheckpoint[] = [];
   for (const e of entries) {
     if (e.kind !== 'file') continue;
-    const found = await readRecordAt(store, e.key, readRecord);
-    if (typeof found === 'string') continue;
-    if (!found.record.pendingSaves.every((k) => entries.some((x) => x.key === k))) continue;
-    const r = found.record;
-    if (best === null || r.globalStep > best.record.globalStep || (r.globalStep === best.record.globalStep && r.seq > best.record.seq)) best = found;
+    const r = await readRecordAt(store, e.key, readRecord);
+    if (r.kind === 'unreadable') unreadable.push({ key: e.key, why: r.why });
+    if (r.kind !== 'found') {
+      if (r.kind === 'skip') skipped.push({ key: e.key, why: r.why });
+      if (r.kind === 'gone') skipped.push({ key: e.key, why: 'was removed after the listing' });
+      continue;
+    }
+    const rec = r.found.record;
+    const missing = rec.pendingSaves.filter((k) => !present.has(k));
+    // a missing save of the same decision holds this very model: it can be rewritten from here
+    const siblings = new Set(rec.sameDecisionSaves ?? []);
+    const lost = missing.filter((k) => !siblings.has(k));
+    if (lost.length > 0) {
+      skipped.push({ key: e.key, why: `names save(s) still in flight that never reached the store (${lost.join(', ')}): a newer state than any complete one` });
+      continue;
+    }
+    if (best === null || rec.globalStep > best.record.globalStep || (rec.globalStep === best.record.globalStep && rec.seq > best.record.seq)) {
+      best = r.found;
+      bestMissing = missing;
+    }
   }
-  return best;
+  if (unreadable.length > 0) {
+    throw new ResumeError(
+      `ckpt-policy: cannot resume: ${unreadable.map((u) => `${u.key} ${u.why}`).join('; ')}. Refusing to start over or fall back to an older checkpoint while one that may be newer cannot be read: fix the store and run again, or resume from a named checkpoint ({ key }) or start fresh (resume: false) on purpose`,
+    );
+  }
+  return { found: best, skipped, missingSiblings: bestMissing };
 }
 
 async function findRecord(store: CheckpointStore, opts: CheckpointerOptions, dirpath: string, log: (l: LogLevel, m: string) => void): Promise<FoundRecord | null> {
   const req = opts.resume ?? false;
   if (req === false) return null;
   if (req === 'latest' || 'key' in req) {
-    const found = await findResumePoint(store, req, opts.readRecord);
-    if (found === null) log('info', `no checkpoint with a ckpt-policy record in ${dirpath}: starting fresh`);
+    const { found, skipped, missingSiblings } = await searchResumePoint(store, req, opts.readRecord);
+    if (found === null) {
+      const why = skipped.length === 0 ? 'the store holds no checkpoint' : skipped.map((s) => `${s.key} ${s.why}`).join('; ');
+      log('info', `no checkpoint to resume from in ${dirpath} (${why}): starting fresh`);
+    } else if (missingSiblings.length > 0 && found.payload !== null) {
+      await rewriteSiblings(store, found, missingSiblings, log);
+    }
     return found;
   }
   const r = decodeRecord(req.record);
   if (E.isLeft(r)) throw new ResumeError(`ckpt-policy: cannot resume: the record given is invalid (${r.left.join('; ')})`);
   return { key: r.right.key, record: r.right, payload: null };
+}
+
+/** Saves of the resumed decision that a kill stopped: the same model, written again under their names. */
+async function rewriteSiblings(store: CheckpointStore, found: FoundRecord, keys: readonly string[], log: (l: LogLevel, m: string) => void) {
+  for (const key of keys) {
+    const payload = found.payload!;
+    await store.save(key, payload.kind === 'tfjs' ? withRecord(payload, { ...found.record, key }) : payload);
+    log('info', `resume: wrote ${key} again from ${found.key} (the same decision's save, stopped before it landed)`);
+  }
 }
 
 /** Removals the stopped run had decided but not confirmed: finishing them is its own decision. */

@@ -37,6 +37,12 @@ export interface CheckpointRecord {
   readonly pendingRemovals: readonly string[];
   /** other saves still being written when this checkpoint was captured */
   readonly pendingSaves: readonly string[];
+  /**
+   * the other saves of the same decision: the same model under another name (top-k and last). A
+   * kill can leave one of them written and not the other; resume rewrites the missing ones from it.
+   * Absent in records written before it existed.
+   */
+  readonly sameDecisionSaves?: readonly string[];
 }
 
 /** The record of a checkpoint saved by the decision `seq` on `event`, with the policy state after it. */
@@ -47,6 +53,7 @@ export function makeRecord(
   key: string,
   stateAfter: PolicyState,
   pending: { readonly removals: readonly string[]; readonly saves: readonly string[] },
+  sameDecisionSaves: readonly string[] = [],
 ): CheckpointRecord {
   const view = 'view' in event && event.view ? event.view : { epoch: 0, globalStep: 0 };
   return {
@@ -60,10 +67,11 @@ export function makeRecord(
     state: encodeState(stateAfter),
     pendingRemovals: pending.removals,
     pendingSaves: pending.saves,
+    sameDecisionSaves,
   };
 }
 
-const RecordCodec = t.type({
+const RecordCodec = t.intersection([t.type({
   format: t.literal(RECORD_FORMAT),
   runId: t.string,
   seq: t.number,
@@ -84,7 +92,7 @@ const RecordCodec = t.type({
   state: t.UnknownRecord,
   pendingRemovals: t.array(t.string),
   pendingSaves: t.array(t.string),
-});
+}), t.partial({ sameDecisionSaves: t.array(t.string) })]);
 
 /** Validates a record read back from storage; errors name the field. */
 export function decodeRecord(u: unknown): E.Either<string[], CheckpointRecord> {

@@ -29,7 +29,7 @@ import { findStart } from './fitStart.ts';
 import { inferLoop } from './inferLoop.ts';
 import { effectiveValBatches, valCheckBatch } from './loopFacts.ts';
 import { classify, moduleEpoch, type Group } from './recordKinds.ts';
-import type { LogRecord, Origin } from './records.ts';
+import { originText, SourceError, type LogRecord, type Origin } from './records.ts';
 import { isLoggerOnly } from './roles.ts';
 import type { FitStart, RecordKind, ReconstructOptions, ResolvedFacts, TimelineItem, UnknownValue } from './timeline.ts';
 
@@ -44,6 +44,13 @@ const VAL = 1;
 const EPOCH = 2;
 /** A point is `globalStep * 3 + phase`: one number orders every hook of a fit. */
 const point = (x: number, phase: number) => x * 3 + phase;
+
+/**
+ * The most hooks the loop may run between two rows of the log (or after the last): the work and
+ * memory of a replay are then bounded by the log's length, not by the values in it (one corrupt
+ * step or epoch of 10^11 would otherwise be walked hook by hook). A real log logs far more often.
+ */
+export const MAX_HOOKS_PER_ROW = 200_000;
 
 export class LoopReconstructor {
   private readonly out: TimelineItem[] = [];
@@ -267,8 +274,24 @@ export class LoopReconstructor {
         this.raise();
         return;
       }
+      if (++this.hooksSinceRow > MAX_HOOKS_PER_ROW) this.tooManyHooks(p);
       this.handle(p);
     }
+  }
+
+  /** hooks handled since the last row of the log was taken in */
+  private hooksSinceRow = 0;
+  /** the row being taken in (or the last one, at the end): where a problem with the schedule is reported */
+  private rowOrigin: Origin | null = null;
+
+  private tooManyHooks(p: number): never {
+    const at = Math.floor(p / 3);
+    const where = this.rowOrigin ?? { file: 'the log' };
+    throw new SourceError(
+      where,
+      'step',
+      `replaying the loop up to global step ${at} would run more than ${MAX_HOOKS_PER_ROW.toLocaleString('en-US')} checkpoint hooks between two rows of the log (now at epoch ${this.epoch}); a step or epoch this far from its neighbours is not one a training loop logs (a corrupt value?)`,
+    );
   }
 
   private handle(p: number) {
@@ -403,6 +426,13 @@ export class LoopReconstructor {
     const ep = moduleEpoch(c);
     if (ep === null) return; // logger rows (learning rates, hp_metric) and test rows
     const x = grp.step + this.start.stepOffset;
+    this.rowOrigin = grp.records[0]!.origin;
+    this.hooksSinceRow = 0;
+    if (x <= this.lastModuleG) {
+      // a fit's steps only grow (rows at one step are grouped): a row whose step goes back is out of order
+      this.mismatch('step-back', `rows whose step goes back (${originText(grp.records[0]!.origin)}: step ${grp.step} after ${this.lastModuleG - this.start.stepOffset}) are ignored`);
+      return;
+    }
     if (x > this.stopAt) {
       this.mismatch('after-raise', `rows after global step ${this.stopAt}, where the loop facts say the fit raised, are ignored`);
       return;
@@ -472,22 +502,39 @@ export class LoopReconstructor {
 
   /** The log moved on to epoch `ep` at global step x: every epoch before it ends first. */
   private closeEpochs(ep: number, x: number) {
-    while (this.epoch < ep && !this.crashed) {
-      let end = this.epochEnd;
-      if (end === null) {
-        // an epoch with no rows at all: it ended somewhere before x
-        const prev = Math.floor(this.pos / 3);
-        const left = ep - this.epoch; // epochs still to end before x
-        const hi = x - left;
-        const guess = this.lastEpochLength !== null ? Math.min(hi, prev + this.lastEpochLength) : prev + 1;
-        end = { lo: Math.max(prev + 1, Math.min(guess, hi)), hi: Math.max(prev + 1, hi), exact: false };
-        this.epochEnd = end;
-      } else if (end.lo >= x) {
-        this.mismatch('epoch-short', `the log starts epoch ${ep} at global step ${x}, before num_training_batches=${this.N} ends epoch ${this.epoch} (at ${end.lo})`);
-        this.epochEnd = end = { lo: x - 1, hi: x - 1, exact: true };
+    const prev0 = Math.floor(this.pos / 3);
+    if (ep - this.epoch > Math.max(1, x - prev0)) {
+      // every epoch has at least one batch: more epochs than steps in between cannot all have run
+      this.mismatch('epoch-jump', `the log jumps from epoch ${this.epoch} to epoch ${ep} between global steps ${prev0} and ${x}, fewer steps than epochs; the epochs between are skipped`);
+      this.closeOne(this.epoch + 1, x);
+      if (this.epoch < ep && !this.crashed && !this.done) {
+        this.epoch = ep;
+        this.epochEnd = this.knownEpochEnd();
       }
-      this.advanceTo(point(end.lo, EPOCH) + 1);
+      return;
     }
+    while (this.epoch < ep && !this.crashed) if (!this.closeOne(ep, x)) return;
+  }
+
+  /** Ends the current epoch before x (epoch `ep` starts at x); false when the loop cannot get there. */
+  private closeOne(ep: number, x: number): boolean {
+    let end = this.epochEnd;
+    const prev = Math.floor(this.pos / 3);
+    if (end === null) {
+      // an epoch with no rows at all: it ended somewhere before x
+      const left = ep - this.epoch; // epochs still to end before x
+      const hi = x - left;
+      const guess = this.lastEpochLength !== null ? Math.min(hi, prev + this.lastEpochLength) : prev + 1;
+      end = { lo: Math.max(prev + 1, Math.min(guess, hi)), hi: Math.max(prev + 1, hi), exact: false };
+      this.epochEnd = end;
+    } else if (end.lo >= x) {
+      this.mismatch('epoch-short', `the log starts epoch ${ep} at global step ${x}, before num_training_batches=${this.N} ends epoch ${this.epoch} (at ${end.lo})`);
+      this.epochEnd = end = { lo: x - 1, hi: x - 1, exact: true };
+    }
+    const before = this.epoch;
+    this.advanceTo(point(end.lo, EPOCH) + 1);
+    // an epoch end the loop has already passed (or training is over): stop rather than spin
+    return this.epoch !== before;
   }
 
   private finish() {

@@ -46,6 +46,23 @@ export function parseStructured(text: string, source: string): { ok: true; doc: 
       }),
     };
   }
+  // toJS resolves aliases and throws on an unresolved one or an alias bomb: an issue, not a stack trace
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    const name = /^Unresolved alias[^:]*:\s*(\S+)\s*$/.exec(message)?.[1] ?? null;
+    const at = name !== null ? text.indexOf(`*${name}`) : -1;
+    const p = at >= 0 ? lc.linePos(at) : null;
+    const what =
+      name !== null
+        ? `unresolved alias *${name}: an alias must refer to an anchor (&${name}) set before it`
+        : /excessive alias count/i.test(message)
+          ? 'too many alias expansions (more than 100): YAML aliases (*name) are limited to keep memory bounded'
+          : `cannot resolve the document: ${message.replace(/\s+/g, ' ').trim()}`;
+    return { ok: false, issues: [{ source, position: p ? { line: p.line, col: p.col } : null, field: null, message: what }] };
+  }
   const find = (path: readonly (string | number)[]): { key: Node | null; value: Node | null } | null => {
     let node: unknown = doc.contents;
     let keyNode: Node | null = null;
@@ -73,7 +90,7 @@ export function parseStructured(text: string, source: string): { ok: true; doc: 
     ok: true,
     doc: {
       source,
-      value: doc.toJS({ maxAliasCount: 100 }),
+      value,
       positionOf(path) {
         const f = find(path);
         if (!f) return null;

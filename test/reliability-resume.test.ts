@@ -1,0 +1,104 @@
+/**
+ * Resume never silently starts over (issue 15, items 3 and 6): a checkpoint that cannot be read is
+ * retried and then a loud ResumeError naming it; a kill during the very first save (last.ckpt
+ * landed, the top-k file did not) is carried on from, the missing file rewritten from its twin.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openFsStore } from '../plugins/fs/index.ts';
+import { s3Store } from '../plugins/s3/index.ts';
+import type { CheckpointStore, Payload } from '../src/core/store.ts';
+import type { LoopEvent } from '../src/core/events.ts';
+import { fitEvents } from '../src/core/loop.ts';
+import { Checkpointer, ResumeError, type CaptureRequest, type CheckpointRecord } from '../src/runtime/index.ts';
+import { startS3Server, s3SkipReason, type S3TestServer } from './helpers/s3-server.ts';
+import { startFaultProxy, op, s3Operation, type FaultProxy } from './helpers/fault-proxy.ts';
+
+const capture = (req: CaptureRequest): Payload => ({ kind: 'bytes', data: new TextEncoder().encode(JSON.stringify({ weights: req.record.globalStep, record: req.record })) });
+const readRecord = (p: Payload) => (p.kind === 'bytes' ? JSON.parse(new TextDecoder().decode(p.data)).record : undefined);
+const curve = (n: number) => Array.from({ length: n }, (_, e) => 1 / (e + 1)); // improves every epoch: the best is the newest
+const events = (epochs: number): LoopEvent[] => [...fitEvents({ epochs, batchesPerEpoch: 2, valMetrics: (e) => ({ val_loss: curve(epochs)[e]! }) })].filter((e) => e.type !== 'setup');
+const OPTIONS = { monitor: 'val_loss', save_top_k: 3, save_last: true, filename: '{epoch:02d}' };
+
+async function run(store: CheckpointStore, evs: readonly LoopEvent[], resume: 'latest' | false = false, logs: string[] = []) {
+  const ck = await Checkpointer.open({ options: OPTIONS, store, capture, readRecord, resume, log: (l, m) => logs.push(`${l}: ${m}`) });
+  for (const e of evs) await ck.report(e);
+  await ck.flush();
+  return ck;
+}
+
+const skip = s3SkipReason();
+let server: S3TestServer;
+let proxy: FaultProxy;
+before(async () => {
+  if (skip) return;
+  server = await startS3Server();
+  await server.createBucket('rel');
+  proxy = await startFaultProxy(server.endpoint);
+});
+after(async () => {
+  await proxy?.stop();
+  await server?.stop();
+});
+
+test('item 3: 503s on the GETs of the three newest S3 checkpoints fail resume loudly, naming them; fewer faults are retried through', { skip }, async () => {
+  proxy.clear();
+  const s = () => s3Store({ bucket: 'rel', prefix: 'resume-faults', endpoint: proxy.endpoint, forcePathStyle: true, credentials: server.credentials, maxAttempts: 1 });
+  await run(s(), events(30));
+  const newest = ['epoch=29.ckpt', 'epoch=28.ckpt', 'last.ckpt'];
+  for (const k of newest) proxy.add({ match: op('GetObject', k), action: { kind: 'status', status: 503, code: 'SlowDown' } });
+  const logs: string[] = [];
+  await assert.rejects(
+    Checkpointer.open({ options: OPTIONS, store: s(), capture, readRecord, resume: 'latest', log: (l, m) => logs.push(m) }),
+    (e: unknown) => {
+      assert.ok(e instanceof ResumeError, String(e));
+      for (const k of newest) assert.match(e.message, new RegExp(`${k.replace(/[.]/g, '\\.')} could not be read \\(3 attempts; last: .*503`));
+      assert.match(e.message, /Refusing to start over or fall back to an older checkpoint/);
+      return true;
+    },
+  );
+  assert.equal(logs.filter((m) => /starting fresh/.test(m)).length, 0);
+  // each of them was tried three times
+  for (const k of newest) assert.equal(proxy.log.filter((r) => s3Operation(r) === 'GetObject' && r.path.endsWith('/' + k)).length, 3);
+
+  // two failures per object: the third try reads it, and the run resumes from epoch 29
+  proxy.clear();
+  for (const k of newest) proxy.add({ match: op('GetObject', k), action: { kind: 'status', status: 503, code: 'SlowDown' }, times: 2 });
+  const ck = await Checkpointer.open({ options: OPTIONS, store: s(), capture, readRecord, resume: 'latest', log: () => undefined });
+  assert.equal(ck.resumed?.mode, 'exact');
+  assert.equal((ck.resumed?.record as CheckpointRecord).epoch, 29);
+  assert.equal(ck.bestModelPath.endsWith('epoch=29.ckpt'), true);
+  await ck.close();
+});
+
+test('item 3: a checkpoint that holds no record is skipped and the fresh start says which and why', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ckpt-rel-norecord-'));
+  const store = await openFsStore({ root: dir });
+  await store.save('foreign.ckpt', { kind: 'bytes', data: new TextEncoder().encode('{"weights": 1}') });
+  const logs: string[] = [];
+  const ck = await run(store, events(1), 'latest', logs);
+  assert.equal(ck.resumed, null);
+  assert.ok(logs.includes(`info: no checkpoint to resume from in ${dir} (foreign.ckpt holds no ckpt-policy record): starting fresh`), logs.join('\n'));
+});
+
+test('item 6: killed during the very first save (last.ckpt landed, the top-k file did not): resume carries on, no last-v1.ckpt, no stale last.ckpt', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ckpt-rel-firstsave-'));
+  const evs = events(4);
+  const firstEnd = evs.findIndex((e) => e.type === 'trainEpochEnded');
+  await run(await openFsStore({ root: dir }), evs.slice(0, firstEnd + 1));
+  assert.deepEqual(readdirSync(dir).sort(), ['epoch=00.ckpt', 'last.ckpt']);
+  // the state a SIGKILL between the two writes leaves (the top-k save is submitted first, last.ckpt's record names it as in flight)
+  rmSync(join(dir, 'epoch=00.ckpt'));
+  const logs: string[] = [];
+  const ck = await run(await openFsStore({ root: dir }), evs.slice(firstEnd + 1), 'latest', logs);
+  assert.equal(ck.resumed?.key, 'last.ckpt');
+  assert.ok(logs.includes('info: resume: wrote epoch=00.ckpt again from last.ckpt (the same decision\'s save, stopped before it landed)'), logs.join('\n'));
+  assert.deepEqual(readdirSync(dir).sort(), ['epoch=01.ckpt', 'epoch=02.ckpt', 'epoch=03.ckpt', 'last.ckpt']);
+  const last = readRecord(await (await openFsStore({ root: dir })).read('last.ckpt')) as CheckpointRecord;
+  assert.equal(last.epoch, 3);
+  // the rewritten file is the same model as last.ckpt held
+  assert.equal(existsSync(join(dir, 'last-v1.ckpt')), false);
+});
