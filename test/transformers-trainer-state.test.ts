@@ -41,7 +41,7 @@ test('bad input: the file, line and column, and what is wrong', () => {
   assert.equal(errorOf('{"global_step": 1,\n "log_history": [{"step": "7"}]}'), 'ts.json:2:19: log_history[0].step: a whole number, at least 0, found "7"');
   assert.equal(errorOf('{"global_step": 1.5, "log_history": []}'), 'ts.json:1:2: global_step: a whole number, found 1.5');
   assert.equal(errorOf('{"log_history": []}'), 'ts.json: global_step: missing: this is not a trainer_state.json (TrainerState always has global_step)');
-  assert.equal(errorOf('{"global_step": 1, "log_history": [1, 2'), "ts.json:1:39: expected ',' or ']' in an array, found the end of the text");
+  assert.equal(errorOf('{"global_step": 1, "log_history": [1, 2'), "ts.json:1:40: expected ',' or ']' in an array, found the end of the text");
   assert.equal(errorOf('{"global_step": 1, "global_step": 2}'), 'ts.json:1:20: the key "global_step" appears twice in this object');
   assert.equal(errorOf('{"a": "x\ty"}'), 'ts.json:1:9: a control character inside a string (write it as an escape, e.g. \\n)');
   // deep nesting is refused, not a stack overflow
