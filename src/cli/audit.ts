@@ -3,6 +3,7 @@
  *   verify:    0 verified, 1 tampered or diverged, 2 unreadable, 3 incomplete (torn or not closed)
  *   storage:   0 clean, 1 drift, 2 unreadable (log or storage)
  *   lightning: 0 clean, 1 drift, 2 unreadable (metrics, folder or policy), 3 the logs cannot tell
+ *   trainer:   0 clean, 1 drift, 2 unreadable (output_dir, trainer_state.json or arguments), 3 the log cannot tell
  *   explain:   0, or 2 when the input cannot be read
  */
 import { statSync } from 'node:fs';
@@ -201,6 +202,20 @@ export function registerAudit(program: Command): void {
     .description('simulate the policy on a Lightning run\'s log and compare with its checkpoint folder: exit 0 clean, 1 drift, 2 unreadable, 3 cannot tell')
     .action(async (metrics: string, dir: string, opts: LightningCliOptions) => {
       process.exitCode = await runLightning(metrics, dir, opts);
+    });
+
+  audit
+    .command('trainer')
+    .argument('<output_dir>', "a Hugging Face Trainer's output_dir (its trainer_state.json: the top-level one, else the newest checkpoint's)")
+    .requiredOption('--args <file>', 'the TrainingArguments, JSON or YAML in transformers\' names (what the file does not give is taken from trainer_state.json)')
+    .option('--json', 'print the report as JSON')
+    .description('simulate the Trainer policy on the run\'s trainer_state.json and compare with its checkpoint-* folders: exit 0 clean, 1 drift, 2 unreadable, 3 cannot tell')
+    .action(async (dir: string, opts: { args: string; json?: boolean }) => {
+      const { auditTrainerOutputDir, formatTrainerAudit } = await import('../dialects/transformers/auditOutputDir.ts');
+      const report = auditTrainerOutputDir(dir, opts.args);
+      if (opts.json) say(JSON.stringify(report));
+      else formatTrainerAudit(report).forEach((l) => say(l));
+      process.exitCode = report.exitCode;
     });
 
   program
