@@ -4,3 +4,5 @@ export { resolvePreservation, resolveSaveDecision, PreservationPolicyCodec, Save
 export { shouldSave, type DecisionContext, type SaveVerdict } from './saveDecision.ts';
 export { shouldPreserve, anyOf, type PreservationContext } from './preservation.ts';
 export { start, reduce, type ManagerState, type Call, type CallOutput, type Op, type StartInput, type StartOutput, type Decision, type Preservation, type LogLine } from './manager.ts';
+export { decodeFixes, OrbaxFixesCodec, FIX_NAMES, type OrbaxFixes, type FixName, type FixApplied } from './fixes.ts';
+export { simulateOrbaxSteps, timeRules, OrbaxSimulationError, type OrbaxStep, type OrbaxSimulation, type OrbaxStepEvent, type SimulateOrbaxConfig, type StepValue } from './simulate.ts';

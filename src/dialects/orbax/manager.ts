@@ -12,6 +12,7 @@ import type { CheckpointInfo, Metrics } from './checkpointInfo.ts';
 import { lookupMetric } from './checkpointInfo.ts';
 import { TMP_SUFFIX, buildName, formatRepr, parseStepName, sortEntries, type DirEntry, type NameFormat } from './directory.ts';
 import { constructOptions, decodeOrbaxOptions, type InitError, type ResolvedOptions } from './options.ts';
+import { NO_FIXES, spareJustWritten, unstick, type FixApplied, type OrbaxFixes } from './fixes.ts';
 import { anyOf, shouldPreserve } from './preservation.ts';
 import { errorRecord, PyError, pyError, type ErrorRecord } from './pyerror.ts';
 import { pySortedIndices } from './pyvalue.ts';
@@ -46,6 +47,8 @@ export interface ManagerState {
   /** seconds spent waiting since the last save, for Orbax's "Waiting for previous save" warning */
   readonly waitAccum: number;
   readonly missingMetricsLogged: boolean;
+  /** the opt-in fixes of Orbax's checkpoint-losing behaviours (fixes.ts); none by default */
+  readonly fixes: OrbaxFixes;
 }
 
 export type Op =
@@ -87,6 +90,8 @@ export interface CallOutput {
   checkpoints?: CheckpointInfo[];
   logs: LogLine[];
   t_end?: number;
+  /** where an opt-in fix made this call differ from Orbax (absent when none did) */
+  fixed?: FixApplied[];
 }
 
 export type Call =
@@ -107,6 +112,8 @@ export interface StartInput {
   readonly rootLabel?: string;
   /** carried over from an earlier process of the same Python interpreter; false for a new process */
   readonly missingMetricsLogged?: boolean;
+  /** opt-in fixes (fixes.ts): off unless named */
+  readonly fixes?: OrbaxFixes;
 }
 
 export interface StartOutput {
@@ -140,6 +147,9 @@ class Work {
   waitAccum: number;
   missingMetricsLogged: boolean;
   now: number;
+  /** this call's save set in_progress (a raise after it leaves the flag stuck in Orbax) */
+  markedInProgress = false;
+  fixed: FixApplied[] = [];
   constructor(
     readonly s: ManagerState,
     readonly t: number,
@@ -340,6 +350,7 @@ export function start(input: StartInput): [ManagerState | null, StartOutput] {
     entries: sortEntries(input.entries),
     waitAccum: 0,
     missingMetricsLogged: input.missingMetricsLogged ?? false,
+    fixes: input.fixes ?? NO_FIXES,
   };
   const w = new Work(s0, input.t, dir);
   for (const m of built.right.warnings) w.logs.push({ level: 'warning', message: m });
@@ -442,6 +453,7 @@ function save(w: Work, c: Extract<Call, { call: 'save' }>, out: CallOutput): voi
   w.waitAccum = 0;
   // Orbax marks the save in progress before the checks below: a raise leaves it stuck
   w.inProgress = true;
+  w.markedInProgress = true;
   if (w.checkpoints.some((x) => x.step === c.step)) {
     out.error = { type: 'StepAlreadyExistsError', message: `Checkpoint for step ${c.step} already exists.` };
     out.result = null;
@@ -504,7 +516,12 @@ function save(w: Work, c: Extract<Call, { call: 'save' }>, out: CallOutput): voi
     if (!('save_seconds' in clock)) w.inflight = { step: c.step, name, tDone: w.now + clock.async_write_seconds, toRemove: [], finalize: false };
     return;
   }
-  const remove = r.remove;
+  const spared = spareJustWritten(w.s.fixes, r.remove, c.step);
+  const remove = spared.remove;
+  if (spared.applied !== null) {
+    w.fixed.push(spared.applied);
+    out.preservation = { ...r.preservation, remove };
+  }
   w.checkpoints = w.checkpoints.filter((x) => !remove.includes(x.step));
   if (w.checkpoints.some((x) => x.step === c.step)) out.added = added;
   if ('save_seconds' in clock) {
@@ -575,6 +592,13 @@ export function reduce(state: ManagerState, c: Call): [ManagerState, CallOutput]
     out.error = errorRecord(e);
     out.result = null;
   }
+  if (c.call === 'save' && out.error !== undefined && w.markedInProgress) {
+    const u = unstick(w.s.fixes, out.error.type, w.inflight);
+    if (u.applied !== null) w.fixed.push(u.applied);
+    if (u.inProgress !== null) w.inProgress = u.inProgress;
+    w.inflight = u.inflight;
+  }
+  if (w.fixed.length > 0) out.fixed = w.fixed;
   const s = w.state();
   out.kept = s.checkpoints.map((x) => x.step);
   out.in_progress = s.inProgress;

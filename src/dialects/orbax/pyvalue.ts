@@ -23,6 +23,8 @@ export function pyLt(a: PyScalar, b: PyScalar): boolean {
  * NaN-free keys, and the docs say NaN placement is only exact below 64.
  */
 export function pySortedIndices(keys: readonly PyScalar[], reverse: boolean): number[] {
+  // keys without NaN or None are totally ordered: any stable sort gives CPython's order, in O(n log n)
+  if (keys.length >= 64 && keys.every((k) => k !== null && !Number.isNaN(k))) return stableOrder(keys as readonly number[], reverse);
   const idx = keys.map((_, i) => i);
   const ks = [...keys];
   if (reverse) {
@@ -59,6 +61,13 @@ export function pySortedIndices(keys: readonly PyScalar[], reverse: boolean): nu
   }
   if (reverse) idx.reverse();
   return idx;
+}
+
+/** Ascending (descending when reverse), equal keys in list order: CPython's stable sort on a total order. */
+function stableOrder(keys: readonly number[], reverse: boolean): number[] {
+  const idx = keys.map((_, i) => i);
+  // Array.prototype.sort is stable (ES2019); CPython's reverse=True keeps equal keys in list order too
+  return idx.sort(reverse ? (a, b) => keys[b]! - keys[a]! : (a, b) => keys[a]! - keys[b]!);
 }
 
 function reverseRange<T>(a: T[], lo: number, hi: number): void {
