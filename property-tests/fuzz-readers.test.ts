@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DATA } from '../scripts/fuzz-mutations.ts';
-import { fuzz, READERS } from '../scripts/fuzz.ts';
+import { DATA } from './fuzz/mutations.ts';
+import { fuzz, READERS } from './fuzz/run.ts';
 
 const seed = Number(process.env.FUZZ_SEED ?? 15);
 const skip = existsSync(join(DATA, 'lightning-csv')) ? undefined : `no real logs at ${DATA} (set CKPT_FUZZ_DATA)`;

@@ -5,3 +5,8 @@ export { encodeState, decodeState, type HfState, type HfEvent, type HfEffect, ty
 export { sortedCheckpoints, rotate, limitOneCleanup } from './rotation.ts';
 export { onStepEnd, onEpochEnd, initialPlan, type Control, type Plan } from './flow.ts';
 export { determineBest } from './best.ts';
+// Simulating a Trainer policy on a run's trainer_state.json (reading the file is node's: readTrainerStateFile.ts)
+export { parseTrainerState, type TrainerStateLog, type LogEntry } from './trainerState.ts';
+export { argsFromTrainerState, type RunArgs } from './runArgs.ts';
+export { simulateTrainerState, type TrainerSimulation } from './simulate.ts';
+export { reduceWithFixes, type HfFixes } from './fixes.ts';

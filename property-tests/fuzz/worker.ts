@@ -3,17 +3,17 @@
  * reconstruction and the simulation in this process, one input after another, and prints one line
  * per input: `ok N`, `clean N <message>` (a SourceError / ConfigError / text issue: what a user
  * sees) or `FAIL N <error and stack>`. The parent bounds its time and heap and kills it on a hang.
- *   node --import tsx scripts/fuzz-worker.ts <csv|policy> <seed> <count> <tmpdir> [from]
+ *   node --import tsx property-tests/fuzz/worker.ts <csv|policy> <seed> <count> <tmpdir> [from]
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { ConfigError, parseConfig } from '../src/core/config.ts';
-import { parsePolicyText } from '../src/policyFile.ts';
-import { openLog } from '../src/sources/open.ts';
-import { SourceError } from '../src/sources/records.ts';
-import { simulate } from '../src/simulate/run.ts';
-import { mutateCsv, mutateText, rng, DATA } from './fuzz-mutations.ts';
+import { ConfigError, parseConfig } from '../../src/core/config.ts';
+import { parsePolicyText } from '../../src/policyFile.ts';
+import { openLog } from '../../src/sources/open.ts';
+import { SourceError } from '../../src/sources/records.ts';
+import { simulate } from '../../src/simulate/run.ts';
+import { mutateCsv, mutateText, rng, DATA } from './mutations.ts';
 
 const [kind, seedArg, countArg, tmp, fromArg] = process.argv.slice(2);
 const seed = Number(seedArg);

@@ -1,7 +1,7 @@
 /** Seeded mutations of real logs and policy texts (row swaps, step regressions, huge and negative numbers, truncation, byte flips, CRLF, quoting, duplicated rows). */
 import { fileURLToPath } from 'node:url';
 
-export const DATA = process.env.CKPT_FUZZ_DATA ?? fileURLToPath(new URL('../../shared/data', import.meta.url));
+export const DATA = process.env.CKPT_FUZZ_DATA ?? fileURLToPath(new URL('../../../shared/data', import.meta.url));
 
 /** mulberry32: a small seeded generator, so every input is replayable from its seed. */
 export function rng(seed: number): () => number {

@@ -22,7 +22,7 @@ export interface FuzzCounts {
   failures: string[];
 }
 
-const WORKER = fileURLToPath(new URL('./fuzz-worker.ts', import.meta.url));
+const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const STALL_MS = 20_000;
 
 /** Runs `count` inputs of one reader from `seed`; a killed worker restarts after the input it died on. */
