@@ -1,12 +1,14 @@
 /**
  * A checkpoint policy from JSON or YAML text (Lightning's ModelCheckpoint argument names, snake_case
  * or camelCase), a file, or inline text, plus `--set key=value` overrides. Every problem is
- * reported together, each with the file, line and column of the key it is about.
+ * reported together, each with the file, line and column of the key it is about. A `dialect:` key
+ * says whose options they are (src/dialectOptions.ts); the commands run Lightning policies.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeConfig, type PolicyConfig } from './core/config.ts';
+import { DIALECTS, dialectIssues, isDialect } from './dialectOptions.ts';
 import { parseStructured, type StructuredText, type TextIssue } from './sources/structuredText.ts';
 import { notTextProblem } from './sources/text.ts';
 
@@ -41,6 +43,26 @@ function decodePolicy(value: unknown, doc: StructuredText | null, source: string
     if (typeof obj.name !== 'string') return E.left([{ source, position: doc?.positionOf(['name']) ?? null, field: 'name', message: 'expected a string (the policy\'s display name)' }]);
     name = obj.name;
     delete obj.name;
+  }
+  if ('dialect' in obj) {
+    const dialect = obj.dialect;
+    const at = doc?.positionOf(['dialect']) ?? null;
+    if (!isDialect(dialect)) return E.left([{ source, position: at, field: 'dialect', message: `dialect ${JSON.stringify(dialect)} is not one this version speaks: ${DIALECTS.join(', ')}` }]);
+    delete obj.dialect;
+    if (dialect !== 'lightning') {
+      for (const [k, v] of overrides) obj[k] = v;
+      const issues = dialectIssues(dialect, obj).map((i) => ({ source, position: (i.field && doc?.positionOf([i.field])) || at, field: i.field, message: i.message }));
+      // valid or not, say so in the framework's words, then that the commands do not run it yet
+      return E.left([
+        ...issues,
+        {
+          source,
+          position: at,
+          field: 'dialect',
+          message: `${issues.length === 0 ? `valid ${dialect} options, but ` : ''}this command runs Lightning policies only (dialect: lightning); ${dialect} policies are not supported here yet: use the ${dialect} dialect from TypeScript (ckpt-policy/${dialect}, docs/${dialect}.md)`,
+        },
+      ]);
+    }
   }
   const fromOverride = new Map<string, string>();
   overrides.forEach(([k, v], i) => {
