@@ -37,15 +37,28 @@ import { resolveCheckpointDir, resolveTrainer } from './trainer.ts';
 
 /** Every preservation member of this config, as verdicts over the hook's current slices. */
 function verdicts(h: Hook): Verdict[] {
-  const s = h.s;
   const out: Verdict[] = [];
-  if (h.c.saveTopK !== 0) {
-    if (h.c.monitor !== null) out.push({ member: 'topK', keeps: (p) => keepsTopK(s, p) });
-    else out.push({ member: 'topK', keeps: (p) => h.c.saveTopK === -1 || s.bestModelPath === p });
-  }
-  for (const m of EXTRA_MEMBERS) if (configured(h.c, m)) out.push({ member: m, keeps: (p) => keeps(h.s.keep, m, p) });
-  if (h.c.saveLast) out.push({ member: 'last', keeps: (p) => keepsLast(s, p) });
+  if (h.c.saveTopK !== 0) out.push(new MemberVerdict(h, 'topK'));
+  for (const m of EXTRA_MEMBERS) if (configured(h.c, m)) out.push(new MemberVerdict(h, m));
+  if (h.c.saveLast) out.push(new MemberVerdict(h, 'last'));
   return out;
+}
+
+/** One member's verdict, read from its own slice of the hook's draft when asked (a method, not a closure per release). */
+class MemberVerdict implements Verdict {
+  constructor(private readonly h: Hook, readonly member: KeepMember) {}
+  keeps(p: string): boolean {
+    const h = this.h;
+    const s = h.s;
+    switch (this.member) {
+      case 'topK':
+        return h.c.monitor !== null ? keepsTopK(s, p) : h.c.saveTopK === -1 || s.bestModelPath === p;
+      case 'last':
+        return keepsLast(s, p);
+      default:
+        return keeps(s.keep, this.member, p);
+    }
+  }
 }
 
 /**
