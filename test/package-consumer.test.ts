@@ -79,7 +79,7 @@ const ckpt = (...args: string[]) => spawnSync(join(project, 'node_modules/.bin/c
 
 test('the tarball holds built code with types, the docs, README and LICENSE: no sources, tests, fixtures, bench or source maps', (t) => {
   const paths = packed.map((f) => f.path);
-  const stray = paths.filter((p) => !/^(dist\/.*\.(js|d\.ts)|bin\/ckpt\.js|docs\/[^/]+\.(md|png)|README\.md|LICENSE|package\.json)$/.test(p));
+  const stray = paths.filter((p) => !/^(dist\/.*\.(c?js|d\.c?ts)|bin\/ckpt\.js|docs\/[^/]+\.(md|png)|README\.md|LICENSE|package\.json)$/.test(p));
   assert.deepEqual(stray, []);
   for (const p of ['dist/src/core/index.js', 'dist/src/core/index.d.ts', 'dist/src/cli/main.js', 'LICENSE', 'README.md']) assert.ok(paths.includes(p), p);
   t.diagnostic(`tarball: ${paths.length} files, ${Math.round(statSync(tarball).size / 1024)} KB packed, ${Math.round(packed.reduce((a, f) => a + f.size, 0) / 1024)} KB unpacked`);

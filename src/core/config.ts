@@ -6,9 +6,7 @@
  * Lightning's keyword names (snake_case, as in `ModelCheckpoint(...)`) and camelCase names are both
  * accepted, so a user can paste their Python arguments into JSON or YAML.
  */
-import * as t from 'io-ts';
-import * as E from 'fp-ts/lib/Either.js';
-import { pipe } from 'fp-ts/lib/function.js';
+import { t, E, pipe } from './deps.cts';
 import { formatCheckpointName, templateKeys } from './format/template.ts';
 import { pyStrRepr, type PyValue } from './format/pyformat.ts';
 import { pyNormpath } from './paths.ts';

@@ -3,9 +3,7 @@
  * checks every field and names the one that is wrong. Non-finite metric values travel as the
  * strings "NaN", "Infinity", "-Infinity".
  */
-import * as t from 'io-ts';
-import * as E from 'fp-ts/lib/Either.js';
-import { pipe } from 'fp-ts/lib/function.js';
+import { t, E, pipe } from './deps.cts';
 import type { LoopEvent } from './events.ts';
 import { describeErrors, jsonNumber, JsonNumber, Nullable, TrainerCodec } from './stateCodec.ts';
 

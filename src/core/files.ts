@@ -30,6 +30,8 @@ export const emptyTree: FileTree = VMap.empty<FileNode>();
 
 /** Normalizes a local path against the working directory; URLs are kept as written. */
 export function fileKey(path: string, cwd: string): string {
+  // an absolute path is local (a URL starts with its scheme); skips the scheme regex on the hot path
+  if (path.charCodeAt(0) === 47) return pyNormpath(path);
   if (!isLocalPath(path)) return path;
   return pyNormpath(path.startsWith('/') ? path : pyJoin(cwd, path));
 }

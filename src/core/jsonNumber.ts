@@ -1,5 +1,5 @@
 /** Doubles that survive JSON, and a nullable codec: shared by the state, event and note codecs. */
-import * as t from 'io-ts';
+import { t } from './deps.cts';
 
 /** A double as JSON: finite numbers as numbers; NaN, the infinities and -0 (which JSON would turn into 0) as strings. */
 export function jsonNumber(n: number): number | string {

@@ -8,7 +8,7 @@
  *
  * The types are derived from the codecs (the decision log stores notes as JSON).
  */
-import * as t from 'io-ts';
+import { t } from './deps.cts';
 import { JsonNumber as Num, Nullable } from './jsonNumber.ts';
 import { tagged } from './tagged.ts';
 

@@ -2,9 +2,7 @@
  * The policy state as plain JSON and back (io-ts), for resume and for the decision log. Non-finite
  * scores are written as the strings "NaN", "Infinity", "-Infinity" (as in Lightning's traces).
  */
-import * as t from 'io-ts';
-import * as E from 'fp-ts/lib/Either.js';
-import { pipe } from 'fp-ts/lib/function.js';
+import { t, E, pipe } from './deps.cts';
 import { VMap } from './vmap.ts';
 import { PolicyConfigCodec, type PolicyConfig } from './config.ts';
 import { EMPTY_KEEP } from './rules/keep/members.ts';

@@ -2,7 +2,7 @@
  * A union codec told apart by one field (`type`, `rule`, `kind`): decoding picks the member by that
  * field, so an error names the member's own field instead of every member's mismatch.
  */
-import * as t from 'io-ts';
+import { t } from './deps.cts';
 
 export function tagged<M extends Record<string, t.Mixed>>(name: string, tag: string, members: M): t.Type<t.TypeOf<M[keyof M]>, t.OutputOf<M[keyof M]>, unknown> {
   const names = Object.keys(members);

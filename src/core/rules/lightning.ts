@@ -18,7 +18,7 @@ import { formatValue, pyStrListRepr, pyStrRepr, type PyValue } from '../format/p
 import type { KeepMember } from '../notes.ts';
 import { isLocalPath } from '../paths.ts';
 import { VMap } from '../vmap.ts';
-import { candidates, epochStep, log, Raised, trainerOf, warn, type Hook } from './hook.ts';
+import { candidate, candidates, epochStep, log, Raised, trainerOf, warn, type Hook } from './hook.ts';
 import { configured, EXTRA_MEMBERS, forget, keeps, take, wants, type At, type ExtraMember } from './keep/members.ts';
 import { keepsLast, lastDueAfterTopK, linksTo } from './keep/last.ts';
 import { admits, effectiveK, enter, keepsTopK, storedScore, takeKth } from './keep/topK.ts';
@@ -37,15 +37,28 @@ import { resolveCheckpointDir, resolveTrainer } from './trainer.ts';
 
 /** Every preservation member of this config, as verdicts over the hook's current slices. */
 function verdicts(h: Hook): Verdict[] {
-  const s = h.s;
   const out: Verdict[] = [];
-  if (h.c.saveTopK !== 0) {
-    if (h.c.monitor !== null) out.push({ member: 'topK', keeps: (p) => keepsTopK(s, p) });
-    else out.push({ member: 'topK', keeps: (p) => h.c.saveTopK === -1 || s.bestModelPath === p });
-  }
-  for (const m of EXTRA_MEMBERS) if (configured(h.c, m)) out.push({ member: m, keeps: (p) => keeps(h.s.keep, m, p) });
-  if (h.c.saveLast) out.push({ member: 'last', keeps: (p) => keepsLast(s, p) });
+  if (h.c.saveTopK !== 0) out.push(new MemberVerdict(h, 'topK'));
+  for (const m of EXTRA_MEMBERS) if (configured(h.c, m)) out.push(new MemberVerdict(h, m));
+  if (h.c.saveLast) out.push(new MemberVerdict(h, 'last'));
   return out;
+}
+
+/** One member's verdict, read from its own slice of the hook's draft when asked (a method, not a closure per release). */
+class MemberVerdict implements Verdict {
+  constructor(private readonly h: Hook, readonly member: KeepMember) {}
+  keeps(p: string): boolean {
+    const h = this.h;
+    const s = h.s;
+    switch (this.member) {
+      case 'topK':
+        return h.c.monitor !== null ? keepsTopK(s, p) : h.c.saveTopK === -1 || s.bestModelPath === p;
+      case 'last':
+        return keepsLast(s, p);
+      default:
+        return keeps(s.keep, this.member, p);
+    }
+  }
 }
 
 /**
@@ -65,9 +78,11 @@ function release(h: Hook, released: KeepMember, previous: string, current: strin
   remove(h, previous, reason);
 }
 
+const NONE_WANTED: readonly ExtraMember[] = [];
+
 /** The keep_* members that want a checkpoint at this moment. */
-function wantedBy(h: Hook): ExtraMember[] {
-  if (!isComposed(h.c)) return [];
+function wantedBy(h: Hook): readonly ExtraMember[] {
+  if (!isComposed(h.c)) return NONE_WANTED;
   const at = atOf(h);
   return EXTRA_MEMBERS.filter((m) => wants(h.c, h.s.keep, m, at));
 }
@@ -103,11 +118,11 @@ function topkStep(h: Hook, trigger: Trigger): boolean {
   }
   const monitor = h.c.monitor;
   if (monitor === null) return noMonitorSave(h, trigger, wanted);
-  const cands = candidates(h);
-  if (!cands.has(monitor)) {
+  const current = candidate(h, monitor);
+  if (current === undefined) {
     const m =
       `\`ModelCheckpoint(monitor=${pyStrRepr(monitor)})\` could not find the monitored key in the returned` +
-      ` metrics: ${pyStrListRepr([...cands.keys()])}.` +
+      ` metrics: ${pyStrListRepr([...candidates(h).keys()])}.` +
       ` HINT: Did you call \`log(${pyStrRepr(monitor)}, value)\` in the \`LightningModule\`?`;
     if (h.view.valLoopHasRun) throw new Raised('MisconfigurationException', m);
     if (!h.s.warned.includes(m)) {
@@ -115,14 +130,13 @@ function topkStep(h: Hook, trigger: Trigger): boolean {
       warn(h, m);
     }
   }
-  const current = cands.get(monitor);
   if (current !== undefined && admits(h.c, h.s, current.value)) {
     topkSave(h, monitor, current, trigger, wanted);
     return true;
   }
   const { epoch, step } = epochStep(h);
   if (h.c.verbose) log(h, 'info', `Epoch ${epoch}, global step ${step}: ${pyStrRepr(monitor)} was not in top ${h.c.saveTopK}`);
-  if (current === undefined) h.notes.push({ kind: 'monitorMissing', monitor, available: [...cands.keys()], trigger, epoch, step });
+  if (current === undefined) h.notes.push({ kind: 'monitorMissing', monitor, available: [...candidates(h).keys()], trigger, epoch, step });
   else {
     const s = h.s;
     h.notes.push({ kind: 'rejected', trigger, monitor, mode: h.c.mode, score: current.value, k: h.c.saveTopK, kthValue: s.bestKModels.get(s.kthBestModelPath) ?? s.kthValue, kthPath: s.kthBestModelPath, epoch, step });
@@ -264,7 +278,7 @@ export function trainBatchEnded(h: Hook) {
   const trigger: Trigger = byStep ? 'everyNTrainSteps' : 'trainTimeInterval';
   const monitor = h.c.monitor;
   if (monitor !== null) {
-    const cause = deferCause(candidates(h).has(monitor), manual ? true : saveHook(h.c, t, h.view).atTrainEpochEnd, t, h.view, manual);
+    const cause = deferCause(candidate(h, monitor) !== undefined, manual ? true : saveHook(h.c, t, h.view).atTrainEpochEnd, t, h.view, manual);
     if (cause !== null) {
       h.s.deferSaveUntilValidation = true;
       h.notes.push({ kind: 'deferred', cause, monitor, trigger });

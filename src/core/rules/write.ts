@@ -7,7 +7,8 @@
 import type { Reason } from '../effects.ts';
 import { exists, fileKey, removePath, writeFile, writeSymlink } from '../files.ts';
 import { PyFormatError, pyStrRepr } from '../format/pyformat.ts';
-import { formatCheckpointName } from '../format/template.ts';
+import { formatCheckpointName, type NameOptions } from '../format/template.ts';
+import type { PolicyConfig } from '../config.ts';
 import { isLocalPath, isStrictParent, pathlibAbsoluteParts, pyAbspath, pyDirname, pyJoin, pyRelpath } from '../paths.ts';
 import type { PolicyState } from '../state.ts';
 import { candidates, Raised, trainerOf, type Hook } from './hook.ts';
@@ -21,12 +22,20 @@ export function fileExists(h: Hook, path: string): boolean {
   return exists(h.s.files, key(h, path));
 }
 
+const NAME_OPTIONS = new WeakMap<PolicyConfig, NameOptions>();
+/** The naming options of a config, one object per config: the template cache recognises a repeat call by identity. */
+function nameOptionsOf(c: PolicyConfig): NameOptions {
+  let o = NAME_OPTIONS.get(c);
+  if (o === undefined) NAME_OPTIONS.set(c, (o = { joinChar: c.checkpointJoinChar, equalsChar: c.checkpointEqualsChar, autoInsertMetricName: c.autoInsertMetricName, extension: c.fileExtension }));
+  return o;
+}
+
 /** `format_checkpoint_name`: template -> path under dirpath. Python's format errors are raised as they are. */
 export function formatName(h: Hook, template: string | null, ver?: number): string {
   const c = h.c;
   let name: string;
   try {
-    name = formatCheckpointName(template || c.filename, candidates(h), { joinChar: c.checkpointJoinChar, equalsChar: c.checkpointEqualsChar, autoInsertMetricName: c.autoInsertMetricName, extension: c.fileExtension }, ver);
+    name = formatCheckpointName(template || c.filename, candidates(h), nameOptionsOf(c), ver);
   } catch (e) {
     if (e instanceof PyFormatError) throw new Raised(e.pyType, e.message);
     throw e;
@@ -40,16 +49,22 @@ export function formatName(h: Hook, template: string | null, ver?: number): stri
 /** Deliberate difference from Lightning: a name never leaves the checkpoint directory. */
 function guardInside(h: Hook, path: string) {
   const dirpath = h.s.dirpath ?? '';
-  const refuse = () => new Raised('ValueError', `ckpt-policy: checkpoint name ${pyStrRepr(path)} leaves the checkpoint directory ${pyStrRepr(dirpath)}`);
+  // the common case first, without a regex or normalization: an absolute dirpath with nothing to
+  // collapse, and the name directly under it
+  if (dirpath.length > 1 && dirpath.charCodeAt(0) === 47 && path.startsWith(dirpath) && path.charCodeAt(dirpath.length) === 47 && isPlainAbsolute(dirpath) && !path.includes('/.', dirpath.length)) return;
   if (!isLocalPath(dirpath)) {
-    if (!path.startsWith(dirpath) || path.slice(dirpath.length).split('/').includes('..')) throw refuse();
+    if (!path.startsWith(dirpath) || path.slice(dirpath.length).split('/').includes('..')) throw leaves(path, dirpath);
     return;
   }
   const dir = pyAbspath(dirpath || '.', h.s.cwd);
   const prefix = dir === '/' ? '/' : dir + '/';
   // the common case needs no normalization: directly under dirpath, no '.'/'..' segment
   if (path.startsWith(prefix) && !path.includes('/.', prefix.length - 1)) return;
-  if (!pyAbspath(path, h.s.cwd).startsWith(prefix)) throw refuse();
+  if (!pyAbspath(path, h.s.cwd).startsWith(prefix)) throw leaves(path, dirpath);
+}
+
+function leaves(path: string, dirpath: string): Raised {
+  return new Raised('ValueError', `ckpt-policy: checkpoint name ${pyStrRepr(path)} leaves the checkpoint directory ${pyStrRepr(dirpath)}`);
 }
 
 /**
@@ -115,8 +130,13 @@ export function shouldRemove(h: Hook, previous: string, current: string): boolea
 
 /** An absolute path with nothing pathlib would drop or keep differently: no '.', '..' or empty segment. */
 function isPlainAbsolute(p: string): boolean {
-  return p.startsWith('/') && !p.includes('//') && !p.includes('/.') && !p.endsWith('/');
+  // the checkpoint directory is asked about on every save: remembered (a pure function's memo)
+  if (p === lastPlain) return true;
+  const plain = p.startsWith('/') && !p.includes('//') && !p.includes('/.') && !p.endsWith('/');
+  if (plain) lastPlain = p;
+  return plain;
 }
+let lastPlain = '\0';
 
 function samePath(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);

@@ -77,14 +77,20 @@ export function wants(c: PolicyConfig, s: KeepSlices, m: ExtraMember, at: At): b
   }
 }
 
+const NOTHING: readonly string[] = [];
+
 /** The member's slice after keeping `path`, and the paths it no longer keeps. */
 export function take(c: PolicyConfig, s: KeepSlices, m: ExtraMember, path: string, at: At): { readonly slices: KeepSlices; readonly released: readonly string[] } {
   switch (m) {
     case 'latest': {
+      // runs on every save of a composed policy: one pass, no intermediate arrays
       const n = c.keepLatest ?? 0;
-      const paths = [...s.latest.paths.filter((p) => p !== path), path];
-      const released = paths.length > n ? paths.slice(0, paths.length - n) : [];
-      return { slices: { ...s, latest: { paths: paths.slice(paths.length - Math.min(n, paths.length)) } }, released };
+      const paths: string[] = [];
+      for (const p of s.latest.paths) if (p !== path) paths.push(p);
+      paths.push(path);
+      const cut = paths.length > n ? paths.length - n : 0;
+      const latest = { paths: cut > 0 ? paths.slice(cut) : paths };
+      return { slices: { latest, everyNSteps: s.everyNSteps, everyNSeconds: s.everyNSeconds, steps: s.steps }, released: cut > 0 ? paths.slice(0, cut) : NOTHING };
     }
     case 'everyNSteps':
       return { slices: { ...s, everyNSteps: { kept: s.everyNSteps.kept.set(path, at.globalStep) } }, released: [] };

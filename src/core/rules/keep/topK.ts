@@ -61,12 +61,14 @@ export function enter(c: PolicyConfig, s: TopKSlice, path: string, score: number
     if (prevBest === '' || better) [s.bestModelPath, s.bestModelScore] = [path, score];
     return;
   }
-  if (s.bestKModels.size === k) {
-    s.kthBestModelPath = firstExtreme(s.bestKModels, !min, false);
-    s.kthValue = s.bestKModels.get(s.kthBestModelPath)!;
+  const full = s.bestKModels.size === k;
+  const both = full ? bothExtremes(s.bestKModels, min, latest) : null;
+  if (full) {
+    s.kthBestModelPath = both ? both.worst : firstExtreme(s.bestKModels, !min, false);
+    s.kthValue = both ? both.worstV : s.bestKModels.get(s.kthBestModelPath)!;
   }
-  s.bestModelPath = firstExtreme(s.bestKModels, min, latest);
-  s.bestModelScore = s.bestKModels.get(s.bestModelPath)!;
+  s.bestModelPath = both ? both.best : firstExtreme(s.bestKModels, min, latest);
+  s.bestModelScore = both ? both.bestV : s.bestKModels.get(s.bestModelPath)!;
   // the tracked pair is exact only when both were just recomputed from the whole map
   s.extremaTracked = c.saveTopK === -1 && s.bestKModels.size === k;
 }
@@ -74,6 +76,26 @@ export function enter(c: PolicyConfig, s: TopKSlice, path: string, score: number
 /** Whether top-k keeps `path`. */
 export function keepsTopK(s: Pick<PolicyState, 'bestKModels'>, path: string): boolean {
   return s.bestKModels.has(path);
+}
+
+/**
+ * The best (as firstExtreme(m, min, latest)) and the worst (firstExtreme(m, !min, false)) in one
+ * scan, for a full top k; null when a NaN is kept (firstExtreme's ordered walk answers then).
+ */
+function bothExtremes(m: VMap<number>, min: boolean, latest: boolean): { best: string; bestV: number; worst: string; worstV: number } | null {
+  let best = '';
+  let bestV = 0;
+  let bestRank = -1;
+  let worst = '';
+  let worstV = 0;
+  let worstRank = -1;
+  let sawNaN = false;
+  m.forEachRanked((v, k, rank) => {
+    if (v !== v) sawNaN = true;
+    if (bestRank < 0 || (min ? v < bestV : v > bestV) || (v === bestV && (latest ? rank > bestRank : rank < bestRank))) [best, bestV, bestRank] = [k, v, rank];
+    if (worstRank < 0 || (min ? v > worstV : v < worstV) || (v === worstV && rank < worstRank)) [worst, worstV, worstRank] = [k, v, rank];
+  });
+  return sawNaN || bestRank < 0 ? null : { best, bestV, worst, worstV };
 }
 
 /**
