@@ -16,7 +16,7 @@ import { applyEffects, preexistingTree, ROOT, traceEvent } from '../src/conforma
 import type { LoopEvent } from '../src/core/events.ts';
 import { init, reduce } from '../src/core/reduce.ts';
 import { parseConfig } from '../src/core/config.ts';
-import type { Note } from '../src/core/notes.ts';
+import { NOTE_KINDS, type Note } from '../src/core/notes.ts';
 import { explainNote } from '../src/audit/explain.ts';
 
 const dir = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures/conformance/lightning-2.6.2');
@@ -156,4 +156,29 @@ test('explain says it in words: a rejection with the k-th value, a trigger not d
   step(5, 1200, 0.398);
   assert.deepEqual(step(7, 1400, 0.412), ['epoch 7, step 1400: val_loss 0.412 did not enter the top 3 (3rd best 0.398); nothing saved']);
   assert.deepEqual(step(9, 1600, 0.398), ['epoch 9, step 1600: val_loss 0.398 did not enter the top 3 (3rd best 0.398, and a tie never displaces); nothing saved']);
+});
+
+test('every kind of note the codec defines is produced by some hook (the traces, and a composed policy for keptBy), and each reads as a sentence', () => {
+  const defined = new Set<string>(NOTE_KINDS);
+  const seen = new Map<string, Note>();
+  for (const c of cases) for (const n of c.notes) if (!seen.has(n.kind)) seen.set(n.kind, n);
+  // two the traces cannot show: keptBy exists only in composed retention (no trace has keep_* options),
+  // and lastUnchanged only where save_last='link' would link last.ckpt to itself (the top-k file is named last)
+  for (const options of [
+    { dirpath: '/c', monitor: 'val_loss', save_top_k: 1, keep_latest: 2, filename: '{epoch}' },
+    { dirpath: '/c', save_last: 'link', filename: 'last', enable_version_counter: false },
+  ]) {
+    let [state] = init(parseConfig(options), { cwd: '/' });
+    [state] = reduce(state, { type: 'setup', files: [] });
+    for (const [epoch, v] of [0.5, 0.4, 0.3].entries()) {
+      const [next, , notes] = reduce(state, { type: 'trainEpochEnded', view: { epoch, globalStep: (epoch + 1) * 10, metrics: { val_loss: v } } });
+      for (const n of notes) if (!seen.has(n.kind)) seen.set(n.kind, n);
+      state = next;
+    }
+  }
+  assert.deepEqual([...defined].filter((k) => !seen.has(k)), [], 'note kinds no hook produced');
+  for (const [kind, note] of seen) {
+    const text = explainNote(note, { epoch: 1, step: 10, acted: false });
+    assert.ok(text.length > 20 && !/undefined|\[object/.test(text), `${kind}: ${text}`);
+  }
 });

@@ -41,7 +41,7 @@ export type NotDue = t.TypeOf<typeof NotDueCodec>;
 export const KeepMemberCodec = t.keyof({ topK: null, latest: null, everyNSteps: null, everyNSeconds: null, steps: null, last: null });
 export type KeepMember = t.TypeOf<typeof KeepMemberCodec>;
 
-export const NoteCodec = tagged('Note', 'kind', {
+const NOTE_MEMBERS = {
   /** a hook where the policy decides nothing (it records facts: setup, restored state, clock, listing) */
   noDecision: t.type({ kind: t.literal('noDecision'), event: t.keyof({ setup: null, stateLoaded: null, trainStarted: null, filesListed: null }) }),
   skipped: t.type({ kind: t.literal('skipped'), cause: SkipCauseCodec, step: Num, lastSavedStep: Num, stateFn: t.string }),
@@ -79,7 +79,12 @@ export const NoteCodec = tagged('Note', 'kind', {
   keptBy: t.type({ kind: t.literal('keptBy'), path: t.string, released: KeepMemberCodec, members: t.array(KeepMemberCodec) }),
   /** Lightning raised: the hook stopped there */
   raised: t.type({ kind: t.literal('raised'), errorType: t.string, message: t.string }),
-});
+};
+
+export const NoteCodec = tagged('Note', 'kind', NOTE_MEMBERS);
 
 export type Note = t.TypeOf<typeof NoteCodec>;
 export type NoteKind = Note['kind'];
+
+/** Every kind of note, in the codec's order. */
+export const NOTE_KINDS = Object.keys(NOTE_MEMBERS) as NoteKind[];
