@@ -2,7 +2,7 @@
  * `keras.callbacks.CSVLogger` files, read into a KerasLog. What CSVLogger writes (Keras 3, and
  * tf.keras 2 the same way): a header `epoch,<the first epoch's log keys, sorted>` (validation keys
  * carry `val_`), then one row per epoch end, through Python's `csv` module (CRLF row ends, RFC 4180
- * quoting). `epoch` is the 0-based index Keras passed; a key missing at an epoch is `NA`; an
+ * quoting; `\r\r\n` when the file was opened in Windows text mode, read as one row end). `epoch` is the 0-based index Keras passed; a key missing at an epoch is `NA`; an
  * array value is written `"[v, v, ...]"` (quotes included). With `append=True` several `fit` calls
  * share one file, and the only trace of that is the epoch counter going back: a row whose epoch
  * does not exceed the previous one starts a new `fit`. An empty file is what CSVLogger leaves when
@@ -42,7 +42,7 @@ function lineBreaksIn(fields: readonly string[]): number {
 }
 
 function checkHeader(names: readonly string[], file: string, line: number, separator: string): string[] {
-  if (names[0] !== 'epoch') {
+  if (names[0] !== 'epoch' || names.includes('step')) {
     const hint = names.includes('step')
       ? "; it has a 'step' column, so it looks like Lightning's metrics.csv (ckpt simulate reads those)"
       : names.length === 1 && /[;\t|]/.test(names[0]!)
@@ -114,7 +114,8 @@ export async function readCsvLoggerFile(file: string, opts: CsvLoggerReadOptions
     bom: true,
     delimiter: separator,
     quote: '"',
-    record_delimiter: ['\r\n', '\n', '\r'],
+    // '\r\r\n' first: Python's csv module writing to a Windows text-mode file (no newline='') doubles the \r
+    record_delimiter: ['\r\r\n', '\r\n', '\n', '\r'],
     skip_empty_lines: false,
     relax_column_count: true,
     relax_quotes: true,

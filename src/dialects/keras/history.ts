@@ -40,7 +40,7 @@ export function parseHistoryJson(text: string, file: string): KerasLog {
     const msg = (e as Error).message;
     const pos = /position (\d+)/.exec(msg);
     const line = pos ? lineAt(text, Number(pos[1])) : /end of JSON/.test(msg) ? lineAt(text, text.length) : null;
-    throw new KerasLogError(file, line, null, `not JSON (${msg.replace(/\s*\(line \d+ column \d+\)/, '').replace(/ in JSON at position \d+/, '')}); expected ${WHAT}`);
+    throw new KerasLogError(file, line, null, `not JSON (${msg.replace(/\s*\(line \d+ column \d+\)/, '').replace(/ in JSON at position \d+/, '').replace(/, ".*" is not valid JSON$/s, '')}); expected ${WHAT}`);
   }
   if (typeof root !== 'object' || root === null || Array.isArray(root)) {
     throw new KerasLogError(file, 1, null, `the top level is ${Array.isArray(root) ? 'a list' : JSON.stringify(root)?.slice(0, 20) ?? typeof root}; expected ${WHAT}`);
