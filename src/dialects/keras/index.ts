@@ -13,3 +13,7 @@ export type { SaveReason, SkipReason } from './rules/saveDecision.ts';
 export type { CompiledMetric, MonitorOp } from './rules/monitorOp.ts';
 export { pyFormatKwargs } from './strformat.ts';
 export type { Logs, LogValue } from './values.ts';
+export { simulateKerasLog, type KerasSimulation, type SimulateKerasOptions, type EpochOutcome, type EpochAction, type KeptFile } from './simulate.ts';
+export { renderKerasSimulation } from './simulationText.ts';
+export { metricFromName } from './rules/directionByName.ts';
+export { KerasLogError, type KerasLog, type KerasLogEpoch, type LogPlace } from './log.ts';
