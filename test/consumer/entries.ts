@@ -12,6 +12,7 @@ const entries: Record<string, string> = {
   'ckpt-policy/sidecar': 'serve',
   'ckpt-policy/orbax': 'constructOptions',
   'ckpt-policy/keras': 'reduce',
+  'ckpt-policy/keras/logs': 'readKerasLog',
   'ckpt-policy/transformers': 'parseTrainingArguments',
 };
 const out: Record<string, string> = {};
