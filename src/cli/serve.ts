@@ -8,6 +8,7 @@ import { openDecisionLog, type DecisionLog } from '../audit/writer.ts';
 import { decodeConfig } from '../core/config.ts';
 import { serve } from '../sidecar/server.ts';
 import { STORE_MODE } from '../sidecar/stores.ts';
+import { DIALECT_NAMES, serveNamedDialect, type DialectName } from '../sidecar/dialects/index.ts';
 import { SUMMARY } from './commands.ts';
 
 /** JSON lines with non-finite numbers written as "NaN" / "Infinity" / "-Infinity" strings. */
@@ -41,13 +42,15 @@ export function registerServe(program: Command): void {
     .option('--config <file>', 'ModelCheckpoint options from a JSON or YAML file')
     .option('--store <location>', 'carry out the effects through a store plugin at this location (the loop sends payload files)')
     .option('--cwd <dir>', 'directory that relative dirpaths resolve against', process.cwd())
+    .option('--dialect <name>', `answer another framework's loop with its own rules: ${DIALECT_NAMES.join(', ')} (decide mode; options in the init line)`)
     .option('--decision-log <path>', 'append every decision and outcome to this hash-chained decision log (see docs/audit.md); closed when stdin ends')
-    .action(async (o: { stdio?: boolean; options?: string; config?: string; store?: string; cwd: string; decisionLog?: string }) => {
+    .action(async (o: { stdio?: boolean; options?: string; config?: string; store?: string; cwd: string; decisionLog?: string; dialect?: string }) => {
       if (!o.stdio) {
         console.error('ckpt serve: --stdio is required (standard input/output is the only transport)');
         process.exitCode = 2;
         return;
       }
+      if (o.dialect !== undefined && o.dialect !== 'lightning') return serveDialectCommand(o.dialect, o);
       let options;
       try {
         options = loadOptions(o);
@@ -93,4 +96,22 @@ export function registerServe(program: Command): void {
         }
       }
     });
+}
+
+/** `--dialect keras|orbax|transformers`: decide mode only, the options arrive in the init line. */
+async function serveDialectCommand(name: string, o: { options?: string; config?: string; store?: string; decisionLog?: string }): Promise<void> {
+  if (!(DIALECT_NAMES as readonly string[]).includes(name)) {
+    console.error(`ckpt serve: --dialect ${JSON.stringify(name)} is not allowed: expected lightning (the default), ${DIALECT_NAMES.join(', ')}`);
+    process.exitCode = 2;
+    return;
+  }
+  const unsupported = (['options', 'config', 'store', 'decisionLog'] as const).filter((k) => o[k] !== undefined);
+  if (unsupported.length > 0) {
+    const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    console.error(`ckpt serve: ${unsupported.map(flag).join(', ')} cannot be used with --dialect ${name}: a dialect is served in decide mode, its options given in the {"type":"init",...} line`);
+    process.exitCode = 2;
+    return;
+  }
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  await serveNamedDialect(name as DialectName, rl[Symbol.asyncIterator](), (line) => process.stdout.write(jsonLine(line) + '\n'));
 }

@@ -47,7 +47,7 @@ export class LineError extends Error {
 }
 
 /** Bare NaN / Infinity / -Infinity (as Python writes them) become strings JsonNumber reads. */
-function parseLenient(line: string): unknown {
+export function parseLenient(line: string): unknown {
   try {
     return JSON.parse(line);
   } catch (first) {
