@@ -15,12 +15,13 @@ import { parseConfig } from '../src/core/config.ts';
 import { decodeEvent } from '../src/core/eventCodec.ts';
 import { fileKey, listing } from '../src/core/files.ts';
 import { init, reduce } from '../src/core/reduce.ts';
+import { CKPT } from './helpers/cli.ts';
 
 const CLIENT = fileURLToPath(new URL('../examples/python/sidecar_client.py', import.meta.url));
 const OPTIONS = { monitor: 'val_loss', mode: 'min', save_top_k: 2, save_last: true, filename: '{epoch}-{val_loss:.4f}' }; // as in the client
 
 function client(args: string[]) {
-  const r = spawnSync('python3', [CLIENT, ...args], { encoding: 'utf8', env: { ...process.env, NODE: process.execPath } });
+  const r = spawnSync('python3', [CLIENT, ...args], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', CKPT_COMMAND: JSON.stringify([process.execPath, ...CKPT]) } });
   return r;
 }
 

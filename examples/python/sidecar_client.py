@@ -23,7 +23,10 @@ class Sidecar:
     """One request, one answer: a JSON line out, a JSON line back."""
 
     def __init__(self, options, cwd):
-        cmd = [os.environ.get("NODE", "node"), os.path.join(REPO, "bin", "ckpt.js"), "serve", "--stdio", "--options", json.dumps(options), "--cwd", cwd]
+        # the compiled CLI, unless CKPT_COMMAND holds another command as a JSON list (the tests run the sources)
+        default = [os.environ.get("NODE", "node"), os.path.join(REPO, "bin", "ckpt.js")]
+        ckpt = json.loads(os.environ["CKPT_COMMAND"]) if "CKPT_COMMAND" in os.environ else default
+        cmd = ckpt + ["serve", "--stdio", "--options", json.dumps(options), "--cwd", cwd]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
     def send(self, message):
