@@ -48,6 +48,13 @@ interface CommonOptions {
 /** A problem with the command line or its files: printed, exit code 1. */
 class UsageError extends Error {}
 
+/**
+ * The exit code when the report is complete but the simulated framework would have raised
+ * (Lightning's MisconfigurationException, say) for at least one policy: the run would have
+ * stopped there, so a script must not take the figures for a run that finished.
+ */
+export const EXIT_FRAMEWORK_RAISED = 3;
+
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 function addCommon(cmd: Command): Command {
@@ -246,7 +253,10 @@ async function execute(policies: Policy[], log: string, o: CommonOptions, compar
     }
     process.stderr.write(`wrote ${o.html}\n`);
   }
-  return 0;
+  const raised = result.policies.filter((p) => p.errors.length > 0);
+  if (raised.length === 0) return 0;
+  process.stderr.write(`ckpt: ${raised.map((p) => `${p.name}: Lightning would raise ${p.errors[0]!.errorType}`).join('; ')} (exit code ${EXIT_FRAMEWORK_RAISED})\n`);
+  return EXIT_FRAMEWORK_RAISED;
 }
 
 /** A word as it is typed in a POSIX shell, for commands the messages suggest. */

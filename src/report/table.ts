@@ -125,7 +125,7 @@ export function figureRows(p: PolicyResult): [string, string][] {
   const bo = p.bestObserved;
   return [
     ['monitored metric', p.metric ? `${p.metric.name} (${p.metric.mode})` : '- (no monitor; give --metric)'],
-    ['best observed', bo ? `${num(bo.value)} (${bo.metric}, epoch ${bo.epoch}, step ${bo.step})` : '-'],
+    ['best observed', bo ? `${num(bo.value)} (${bo.metric}, epoch ${bo.epoch}, step ${bo.step}${bo.logStep !== bo.step ? `; logged at step ${bo.logStep}` : ''})` : '-'],
     ['best kept', p.bestKept ? `${num(p.bestKept.value)} (${p.bestKept.path})` : '-'],
     ['regret', num(p.regret)],
     ['best_model_path', p.best ? p.best.path : '-'],

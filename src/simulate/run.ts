@@ -69,7 +69,8 @@ export interface PolicyResult {
   readonly kept: readonly KeptFile[];
   readonly best: { readonly path: string; readonly score: number | null } | null;
   readonly lastPath: string | null;
-  readonly bestObserved: { readonly metric: string; readonly value: number; readonly epoch: number; readonly step: number } | null;
+  /** `step` as checkpoint names write it (the hook's global step); `logStep` as the log wrote it (Lightning logs the steps done before the batch: one less) */
+  readonly bestObserved: { readonly metric: string; readonly value: number; readonly epoch: number; readonly step: number; readonly logStep: number } | null;
   readonly bestKept: { readonly path: string; readonly value: number } | null;
   readonly regret: number | null;
   readonly checkpointsWritten: number;
