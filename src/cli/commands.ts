@@ -18,7 +18,7 @@ export type CommandName = keyof typeof SUMMARY;
 export const ARGUMENTS: Record<CommandName, string> = {
   demo: '',
   conformance: '<dir>',
-  simulate: '<log>',
+  simulate: '<log...>',
   compare: '<policies-and-log...>',
   serve: '',
   audit: '[command]',

@@ -19,6 +19,9 @@ import { parseSize } from '../simulate/size.ts';
 import { renderHtml } from '../report/html.ts';
 import { renderJson } from '../report/json.ts';
 import { renderCompareTable, renderSimulateTable } from '../report/table.ts';
+import { renderSweepHtml, renderSweepJson, renderSweepTable } from '../report/sweep.ts';
+import { runsOf, splitUnrelated, type RunInput } from '../simulate/runs.ts';
+import { defaultJobs, simulateRuns, type SweepResult } from '../simulate/sweep.ts';
 import { SUMMARY } from './commands.ts';
 
 interface CommonOptions {
@@ -43,6 +46,7 @@ interface CommonOptions {
   html?: string;
   skipBad?: boolean;
   progress?: boolean;
+  jobs?: string;
 }
 
 /** A problem with the command line or its files: printed, exit code 1. */
@@ -79,7 +83,8 @@ function addCommon(cmd: Command): Command {
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('--html <file>', 'also write a self-contained HTML report with a chart')
     .option('--skip-bad', 'skip malformed records (counted in the output) instead of stopping at the first')
-    .option('--no-progress', 'no progress bar on stderr');
+    .option('--no-progress', 'no progress bar on stderr')
+    .option('--jobs <n>', 'worker threads for several runs (default: one per core)');
 }
 
 function issuesError(issues: readonly TextIssue[]): UsageError {
@@ -203,6 +208,112 @@ async function withProgress<T>(enabled: boolean, run: (progress: (done: number, 
   }
 }
 
+/**
+ * The runs the LOG arguments name: one run (a log, with its --resumed-log fits), or several (a
+ * folder of runs, a glob, several arguments, or a folder whose event files are unrelated runs).
+ */
+async function runsFrom(args: readonly string[], o: CommonOptions): Promise<{ runs: RunInput[]; several: boolean; notes: string[] }> {
+  let named: { runs: RunInput[]; several: boolean }[];
+  try {
+    named = args.map((a) => runsOf(a));
+  } catch (e) {
+    if (e instanceof SourceError) throw new UsageError(e.message);
+    throw e;
+  }
+  const notes: string[] = [];
+  const runs: RunInput[] = [];
+  for (const n of named) {
+    for (const r of n.runs) {
+      const split = await splitUnrelated(r);
+      runs.push(...split.runs);
+      notes.push(...split.notes);
+    }
+  }
+  const several = runs.length > 1 || named.some((n) => n.several);
+  if (several && o.resumedLog.length > 0) throw new UsageError(`--resumed-log: given with ${runs.length} runs; it names a later fit of one run (several event files in a run's folder are read as its fits)`);
+  if (several && o.loggerDir !== undefined) throw new UsageError(`--logger-dir: given with ${runs.length} runs; each run's logger folder is its own log's`);
+  return { runs, several, notes };
+}
+
+function jobsOf(o: CommonOptions): number {
+  if (o.jobs === undefined) return defaultJobs();
+  const n = Number(o.jobs);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--jobs: expected a whole number of threads, at least 1, got ${JSON.stringify(o.jobs)}`);
+  return n;
+}
+
+/** A bar of runs done on stderr, on a terminal only. */
+async function withRunProgress<T>(enabled: boolean, run: (progress: (done: number, total: number) => void) => Promise<T>): Promise<T> {
+  if (!enabled || !process.stderr.isTTY) return run(() => {});
+  const { SingleBar, Presets } = await import('cli-progress');
+  const bar = new SingleBar({ stream: process.stderr, format: 'simulating runs [{bar}] {value}/{total} runs | {eta_formatted} left', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
+  let started = false;
+  try {
+    return await run((done, total) => {
+      if (!started) {
+        bar.start(total, 0);
+        started = true;
+      }
+      bar.update(done);
+    });
+  } finally {
+    if (started) bar.stop();
+  }
+}
+
+async function executeSweep(policies: Policy[], runs: RunInput[], notes: string[], o: CommonOptions, compare: boolean): Promise<number> {
+  const cwd = resolve(o.cwd ?? process.cwd());
+  let size: number | null = null;
+  if (o.ckptSize !== undefined) {
+    const s = parseSize(o.ckptSize);
+    if (typeof s !== 'number') throw new UsageError(`--ckpt-size: ${s.error}`);
+    size = s;
+  }
+  if (o.html !== undefined) {
+    const problem = htmlTargetProblem(o.html);
+    if (problem !== null) throw new UsageError(`--html: ${problem}`);
+  }
+  const jobs = jobsOf(o);
+  const list = (t: string | undefined) => (t === undefined ? undefined : t.split(',').map((x) => x.trim()).filter(Boolean));
+  const settings = {
+    policies: policies.map((p) => ({ name: p.name, config: p.config })),
+    run: runFacts(o),
+    cwd,
+    roles: { valMetrics: list(o.valMetrics), testMetrics: list(o.testMetrics) },
+    metric: metricChoice(o.metric),
+    ckptSize: size,
+    skipBad: o.skipBad ?? false,
+  };
+  const swept = await withRunProgress(o.progress !== false, (progress) => simulateRuns(runs, settings, { jobs, progress }));
+  const result: SweepResult = { ...swept, notes: [...notes, ...swept.notes] };
+  const layout = process.stdout.isTTY && process.stdout.columns > 0 ? { width: process.stdout.columns } : {};
+  process.stdout.write(o.format === 'json' ? renderSweepJson(result) : renderSweepTable(result, layout));
+  if (o.html !== undefined) {
+    try {
+      writeFileSync(o.html, renderSweepHtml(result, compare ? 'Checkpoint policies compared over many runs' : `Checkpoint policy ${policies[0]!.name} over many runs`));
+    } catch (e) {
+      throw new UsageError(`--html: cannot write ${o.html}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    process.stderr.write(`wrote ${o.html}\n`);
+  }
+  const unread = result.runs.filter((r) => r.kind === 'unreadable');
+  if (unread.length > 0) {
+    process.stderr.write(`ckpt: ${unread.length} of ${result.runs.length} runs could not be read: ${unread.slice(0, 3).map((r) => (r.kind === 'unreadable' ? r.problem : '')).join('; ')}${unread.length > 3 ? '; ...' : ''}\n`);
+    return 1;
+  }
+  const raised = result.totals.filter((t) => t.runsRaised > 0);
+  if (raised.length === 0) return 0;
+  process.stderr.write(`ckpt: ${raised.map((t) => `${t.name}: Lightning would raise in ${t.runsRaised} of ${t.runs} runs`).join('; ')} (exit code ${EXIT_FRAMEWORK_RAISED})\n`);
+  return EXIT_FRAMEWORK_RAISED;
+}
+
+/** One run in full (every decision), or several as summary rows. */
+async function executeAny(policies: Policy[], logArgs: readonly string[], o: CommonOptions, compare: boolean): Promise<number> {
+  const { runs, several, notes } = await runsFrom(logArgs, o);
+  if (several) return executeSweep(policies, runs, notes, o, compare);
+  return execute(policies, logArgs[0]!, o, compare);
+}
+
 async function execute(policies: Policy[], log: string, o: CommonOptions, compare: boolean): Promise<number> {
   const cwd = resolve(o.cwd ?? process.cwd());
   let size: number | null = null;
@@ -276,14 +387,14 @@ export function registerSimulate(program: Command): void {
   addCommon(
     program
       .command('simulate')
-      .argument('<log>', 'metrics.csv, an events.out.tfevents.* file or folder, or a .jsonl of loop events')
+      .argument('<log...>', "metrics.csv, an events.out.tfevents.* file or folder, or a .jsonl of loop events; a folder of runs (lightning_logs/ with version_N folders), a glob ('runs/*/metrics.csv') or several logs: one summary row per run")
       .description(SUMMARY.simulate)
       .option('--policy <file|inline>', 'the policy: a JSON/YAML file or inline text with ModelCheckpoint option names (default: Lightning\'s defaults)'),
-  ).action(async (log: string, o: CommonOptions & { policy?: string }) => {
+  ).action(async (logs: string[], o: CommonOptions & { policy?: string }) => {
     try {
       const p = o.policy === undefined ? parsePolicyText('', 'inline', o.set) : readPolicyArg(o.policy, o.set);
       if (E.isLeft(p)) throw issuesError(p.left);
-      process.exitCode = await execute([p.right], log, o, false);
+      process.exitCode = await executeAny([p.right], logs, o, false);
     } catch (e) {
       process.exitCode = fail(e);
     }
@@ -319,7 +430,7 @@ export function registerSimulate(program: Command): void {
         seen.set(p.name, n);
         return n === 1 ? p : { ...p, name: `${p.name} (${n})` };
       });
-      process.exitCode = await execute(named, log, o, true);
+      process.exitCode = await executeAny(named, [log], o, true);
     } catch (e) {
       process.exitCode = fail(e);
     }

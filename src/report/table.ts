@@ -95,7 +95,7 @@ function breakAt(chars: readonly string[], seps: string, part: number): number |
 }
 
 /** A plain table; with a width, its columns are fitted to it and the cells wrapped (see fitColumnWidths). */
-function grid(head: readonly string[], rows: readonly (readonly string[])[], layout: TableWidth): string {
+export function grid(head: readonly string[], rows: readonly (readonly string[])[], layout: TableWidth): string {
   const widths = layout.width === undefined ? null : fitColumnWidths(naturalWidths([head, ...rows]), layout.width);
   const t = new Table({ head: [...head], style: PLAIN, chars: CHARS, ...(widths ? { colWidths: widths } : {}) });
   for (const r of rows) t.push(widths ? r.map((c, i) => wrapText(c, widths[i]! - PAD)) : [...r]);
