@@ -24,7 +24,7 @@ import { runsOf, splitUnrelated, type RunInput } from '../simulate/runs.ts';
 import { defaultJobs, simulateRuns, type SweepResult } from '../simulate/sweep.ts';
 import { SUMMARY } from './commands.ts';
 
-interface CommonOptions {
+export interface CommonOptions {
   set: string[];
   resumedLog: string[];
   trainer?: string;
@@ -50,7 +50,7 @@ interface CommonOptions {
 }
 
 /** A problem with the command line or its files: printed, exit code 1. */
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 /**
  * The exit code when the report is complete but the simulated framework would have raised
@@ -61,7 +61,7 @@ export const EXIT_FRAMEWORK_RAISED = 3;
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-function addCommon(cmd: Command): Command {
+export function addCommon(cmd: Command): Command {
   return cmd
     .option('--set <key=value>', 'override a ModelCheckpoint option (repeatable), e.g. --set save_top_k=3', collect, [])
     .option('--resumed-log <log>', 'a later fit of the same run, resumed from a checkpoint of the previous one (repeatable, in order)', collect, [])
@@ -87,7 +87,7 @@ function addCommon(cmd: Command): Command {
     .option('--jobs <n>', 'worker threads for several runs (default: one per core)');
 }
 
-function issuesError(issues: readonly TextIssue[]): UsageError {
+export function issuesError(issues: readonly TextIssue[]): UsageError {
   return new UsageError(issues.map(issueText).join('\n'));
 }
 
@@ -114,7 +114,7 @@ function loopFlags(o: CommonOptions): Partial<LoopFacts> {
   return flags;
 }
 
-function runFacts(o: CommonOptions): RunFacts {
+export function runFacts(o: CommonOptions): RunFacts {
   const flags = loopFlags(o);
   if (o.trainer === undefined) {
     const r = runFactsFrom(undefined, null, flags);
@@ -129,7 +129,7 @@ function runFacts(o: CommonOptions): RunFacts {
 }
 
 /** `name`, `name:min` or `name:max`; anything after the last `:` must be the mode (a name with `:` in it takes one: `a:b:min`). */
-function metricChoice(text: string | undefined): MetricChoice | null {
+export function metricChoice(text: string | undefined): MetricChoice | null {
   if (text === undefined) return null;
   const cut = text.lastIndexOf(':');
   const name = cut < 0 ? text : text.slice(0, cut);
@@ -212,7 +212,7 @@ async function withProgress<T>(enabled: boolean, run: (progress: (done: number, 
  * The runs the LOG arguments name: one run (a log, with its --resumed-log fits), or several (a
  * folder of runs, a glob, several arguments, or a folder whose event files are unrelated runs).
  */
-async function runsFrom(args: readonly string[], o: CommonOptions): Promise<{ runs: RunInput[]; several: boolean; notes: string[] }> {
+export async function runsFrom(args: readonly string[], o: CommonOptions): Promise<{ runs: RunInput[]; several: boolean; notes: string[] }> {
   let named: { runs: RunInput[]; several: boolean }[];
   try {
     named = args.map((a) => runsOf(a));
@@ -235,7 +235,7 @@ async function runsFrom(args: readonly string[], o: CommonOptions): Promise<{ ru
   return { runs, several, notes };
 }
 
-function jobsOf(o: CommonOptions): number {
+export function jobsOf(o: CommonOptions): number {
   if (o.jobs === undefined) return defaultJobs();
   const n = Number(o.jobs);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--jobs: expected a whole number of threads, at least 1, got ${JSON.stringify(o.jobs)}`);
@@ -243,7 +243,7 @@ function jobsOf(o: CommonOptions): number {
 }
 
 /** A bar of runs done on stderr, on a terminal only. */
-async function withRunProgress<T>(enabled: boolean, run: (progress: (done: number, total: number) => void) => Promise<T>): Promise<T> {
+export async function withRunProgress<T>(enabled: boolean, run: (progress: (done: number, total: number) => void) => Promise<T>): Promise<T> {
   if (!enabled || !process.stderr.isTTY) return run(() => {});
   const { SingleBar, Presets } = await import('cli-progress');
   const bar = new SingleBar({ stream: process.stderr, format: 'simulating runs [{bar}] {value}/{total} runs | {eta_formatted} left', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
@@ -375,7 +375,7 @@ function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }
 
-function fail(e: unknown): number {
+export function fail(e: unknown): number {
   if (e instanceof UsageError) {
     process.stderr.write(`ckpt: ${e.message}\n`);
     return 1;
