@@ -33,7 +33,7 @@ test('json: one object with a policies array holding every required figure', asy
   assert.deepEqual(p.options, { dirpath: 'ckpts', monitor: 'val_loss' });
   assert.deepEqual(p.kept, [{ path: 'ckpts/epoch=1-step=8.ckpt', type: 'file', score: 0.5, epoch: 1, step: 8 }]);
   assert.deepEqual(p.best, { path: 'ckpts/epoch=1-step=8.ckpt', score: 0.5 });
-  assert.deepEqual(p.bestObserved, { metric: 'val_loss', value: 0.5, epoch: 1, step: 8 });
+  assert.deepEqual(p.bestObserved, { metric: 'val_loss', value: 0.5, epoch: 1, step: 8, logStep: 7 });
   assert.equal(p.regret, 0);
   assert.equal(p.bytesWritten, 2e9);
   assert.equal(p.peakBytes, 2e9);

@@ -103,8 +103,8 @@ test('usage errors: an unknown size unit, a log that is not a log, a bad trainer
 test('the ckpt command lists simulate and compare, and each shows its options', () => {
   const help = (...args: string[]) => spawnSync(process.execPath, [...CKPT, ...args], { cwd: root, encoding: 'utf8' }).stdout;
   const top = help('--help');
-  assert.match(top, /^ {2}simulate <log> /m);
+  assert.match(top, /^ {2}simulate <log\.\.\.> /m);
   assert.match(top, /^ {2}compare <policies-and-log\.\.\.> /m);
-  assert.match(help('simulate', '--help'), /^Usage: ckpt simulate \[options\] <log>\n[\s\S]*--policy <file\|inline>/);
+  assert.match(help('simulate', '--help'), /^Usage: ckpt simulate \[options\] <log\.\.\.>\n[\s\S]*--policy <file\|inline>/);
   assert.match(help('help', 'compare'), /^Usage: ckpt compare \[options\] <policies-and-log\.\.\.>/);
 });

@@ -33,7 +33,7 @@ test('top-1: saves at epochs 0 and 1, keeps epoch 1; regret 0; 2 written; 2 on d
   assert.deepEqual(p.saves.map((s) => s.path), ['ckpts/epoch=0-step=4.ckpt', 'ckpts/epoch=1-step=8.ckpt']);
   assert.deepEqual(p.removals.map((s) => s.path), ['ckpts/epoch=0-step=4.ckpt']);
   assert.deepEqual(p.kept.map((k) => [k.path, k.score]), [['ckpts/epoch=1-step=8.ckpt', 0.5]]);
-  assert.deepEqual(p.bestObserved, { metric: 'val_loss', value: 0.5, epoch: 1, step: 8 });
+  assert.deepEqual(p.bestObserved, { metric: 'val_loss', value: 0.5, epoch: 1, step: 8, logStep: 7 });
   assert.equal(p.regret, 0);
   assert.equal(p.checkpointsWritten, 2);
   assert.equal(p.peakFiles, 2);
@@ -101,7 +101,7 @@ test('a NaN monitored value is never the best observed, and a policy on a missin
     cwd: dir,
   });
   const [ok, typo] = r.policies;
-  assert.deepEqual(ok!.bestObserved, { metric: 'val_loss', value: 0.5, epoch: 1, step: 4 });
+  assert.deepEqual(ok!.bestObserved, { metric: 'val_loss', value: 0.5, epoch: 1, step: 4, logStep: 3 });
   assert.deepEqual(ok!.kept.map((k) => [k.path.split('/').pop(), k.score]), [
     ['epoch=0-step=2.ckpt', Infinity], // NaN scores as +inf in mode min (Lightning)
     ['epoch=1-step=4.ckpt', 0.5],

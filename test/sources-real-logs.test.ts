@@ -63,7 +63,7 @@ describe('public CSVLogger files', { skip }, () => {
     const p = await one(join(csvDir, '01-glitch-classification.csv'), { monitor: 'val_loss', save_top_k: 1, dirpath: 'ckpts' });
     assert.deepEqual(p.saves.map((s) => s.path), ['ckpts/epoch=0-step=69.ckpt', 'ckpts/epoch=1-step=138.ckpt']);
     assert.deepEqual(p.kept.map((k) => k.path), ['ckpts/epoch=1-step=138.ckpt']);
-    assert.deepEqual(p.bestObserved, { metric: 'val_loss', value: 0.14366206526756287, epoch: 1, step: 138 });
+    assert.deepEqual(p.bestObserved, { metric: 'val_loss', value: 0.14366206526756287, epoch: 1, step: 138, logStep: 137 });
     assert.equal(p.regret, 0);
     assert.equal(p.bytesWritten, 2e9);
     assert.equal(p.peakBytes, 2e9);
@@ -77,13 +77,13 @@ describe('public CSVLogger files', { skip }, () => {
     assert.equal(p.peakFiles, 5);
     assert.equal(p.peakBytes, 5e9);
     assert.equal(p.regret, 0);
-    assert.deepEqual(p.bestObserved, { metric: 'val_loss', value: 1.6802343130111694, epoch: 9, step: 1380 });
+    assert.deepEqual(p.bestObserved, { metric: 'val_loss', value: 1.6802343130111694, epoch: 9, step: 1380, logStep: 1379 });
   });
 
   test('24-variational-diffusion-cdm, val_acc max: the test row after fit is not a validation', async () => {
     const p = await one(join(csvDir, '24-variational-diffusion-cdm.csv'), { monitor: 'val_acc', mode: 'max', save_top_k: 1, dirpath: 'ckpts' });
     assert.deepEqual(p.saves.map((s) => s.path), ['ckpts/epoch=0-step=860.ckpt', 'ckpts/epoch=1-step=1720.ckpt', 'ckpts/epoch=2-step=2580.ckpt']);
-    assert.deepEqual(p.bestObserved, { metric: 'val_acc', value: 0.9449999928474426, epoch: 2, step: 2580 });
+    assert.deepEqual(p.bestObserved, { metric: 'val_acc', value: 0.9449999928474426, epoch: 2, step: 2580, logStep: 2579 });
     assert.equal(p.peakFiles, 2);
     assert.equal(p.regret, 0);
   });

@@ -7,6 +7,7 @@ export const SUMMARY = {
   conformance: 'replay recorded Lightning ModelCheckpoint scenarios and report every difference',
   simulate: 'replay a checkpoint policy on the metrics of a finished (or running) training run',
   compare: 'replay several checkpoint policies on the same log and compare their figures side by side',
+  recommend: 'search a grid of checkpoint policies over your runs: the Pareto frontier of peak storage against regret, ready to paste',
   serve: 'answer loop events (JSON lines on stdin) with checkpoint decisions (JSON lines on stdout), for loops in any language',
   audit: 'check a run: its decision log against the policy, and storage against the log',
   explain: 'every decision in plain sentences: what was saved, removed or linked and why, and why nothing was',
@@ -18,8 +19,9 @@ export type CommandName = keyof typeof SUMMARY;
 export const ARGUMENTS: Record<CommandName, string> = {
   demo: '',
   conformance: '<dir>',
-  simulate: '<log>',
+  simulate: '<log...>',
   compare: '<policies-and-log...>',
+  recommend: '<log...>',
   serve: '',
   audit: '[command]',
   explain: '<input>',

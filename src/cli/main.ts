@@ -17,6 +17,7 @@ const MODULES: Record<CommandName, () => Promise<Register>> = {
   conformance: async () => (await import('./conformance.ts')).registerConformance,
   simulate: async () => (await import('./simulate.ts')).registerSimulate,
   compare: async () => (await import('./simulate.ts')).registerSimulate,
+  recommend: async () => (await import('./recommend.ts')).registerRecommend,
   serve: async () => (await import('./serve.ts')).registerServe,
   audit: async () => (await import('./audit.ts')).registerAudit,
   explain: async () => (await import('./audit.ts')).registerAudit,

@@ -19,9 +19,12 @@ import { parseSize } from '../simulate/size.ts';
 import { renderHtml } from '../report/html.ts';
 import { renderJson } from '../report/json.ts';
 import { renderCompareTable, renderSimulateTable } from '../report/table.ts';
+import { renderSweepHtml, renderSweepJson, renderSweepTable } from '../report/sweep.ts';
+import { runsOf, splitUnrelated, type RunInput } from '../simulate/runs.ts';
+import { defaultJobs, simulateRuns, type SweepResult } from '../simulate/sweep.ts';
 import { SUMMARY } from './commands.ts';
 
-interface CommonOptions {
+export interface CommonOptions {
   set: string[];
   resumedLog: string[];
   trainer?: string;
@@ -43,14 +46,22 @@ interface CommonOptions {
   html?: string;
   skipBad?: boolean;
   progress?: boolean;
+  jobs?: string;
 }
 
 /** A problem with the command line or its files: printed, exit code 1. */
-class UsageError extends Error {}
+export class UsageError extends Error {}
+
+/**
+ * The exit code when the report is complete but the simulated framework would have raised
+ * (Lightning's MisconfigurationException, say) for at least one policy: the run would have
+ * stopped there, so a script must not take the figures for a run that finished.
+ */
+export const EXIT_FRAMEWORK_RAISED = 3;
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-function addCommon(cmd: Command): Command {
+export function addCommon(cmd: Command): Command {
   return cmd
     .option('--set <key=value>', 'override a ModelCheckpoint option (repeatable), e.g. --set save_top_k=3', collect, [])
     .option('--resumed-log <log>', 'a later fit of the same run, resumed from a checkpoint of the previous one (repeatable, in order)', collect, [])
@@ -72,10 +83,11 @@ function addCommon(cmd: Command): Command {
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('--html <file>', 'also write a self-contained HTML report with a chart')
     .option('--skip-bad', 'skip malformed records (counted in the output) instead of stopping at the first')
-    .option('--no-progress', 'no progress bar on stderr');
+    .option('--no-progress', 'no progress bar on stderr')
+    .option('--jobs <n>', 'worker threads for several runs (default: one per core)');
 }
 
-function issuesError(issues: readonly TextIssue[]): UsageError {
+export function issuesError(issues: readonly TextIssue[]): UsageError {
   return new UsageError(issues.map(issueText).join('\n'));
 }
 
@@ -102,7 +114,7 @@ function loopFlags(o: CommonOptions): Partial<LoopFacts> {
   return flags;
 }
 
-function runFacts(o: CommonOptions): RunFacts {
+export function runFacts(o: CommonOptions): RunFacts {
   const flags = loopFlags(o);
   if (o.trainer === undefined) {
     const r = runFactsFrom(undefined, null, flags);
@@ -117,7 +129,7 @@ function runFacts(o: CommonOptions): RunFacts {
 }
 
 /** `name`, `name:min` or `name:max`; anything after the last `:` must be the mode (a name with `:` in it takes one: `a:b:min`). */
-function metricChoice(text: string | undefined): MetricChoice | null {
+export function metricChoice(text: string | undefined): MetricChoice | null {
   if (text === undefined) return null;
   const cut = text.lastIndexOf(':');
   const name = cut < 0 ? text : text.slice(0, cut);
@@ -196,6 +208,112 @@ async function withProgress<T>(enabled: boolean, run: (progress: (done: number, 
   }
 }
 
+/**
+ * The runs the LOG arguments name: one run (a log, with its --resumed-log fits), or several (a
+ * folder of runs, a glob, several arguments, or a folder whose event files are unrelated runs).
+ */
+export async function runsFrom(args: readonly string[], o: CommonOptions): Promise<{ runs: RunInput[]; several: boolean; notes: string[] }> {
+  let named: { runs: RunInput[]; several: boolean }[];
+  try {
+    named = args.map((a) => runsOf(a));
+  } catch (e) {
+    if (e instanceof SourceError) throw new UsageError(e.message);
+    throw e;
+  }
+  const notes: string[] = [];
+  const runs: RunInput[] = [];
+  for (const n of named) {
+    for (const r of n.runs) {
+      const split = await splitUnrelated(r);
+      runs.push(...split.runs);
+      notes.push(...split.notes);
+    }
+  }
+  const several = runs.length > 1 || named.some((n) => n.several);
+  if (several && o.resumedLog.length > 0) throw new UsageError(`--resumed-log: given with ${runs.length} runs; it names a later fit of one run (several event files in a run's folder are read as its fits)`);
+  if (several && o.loggerDir !== undefined) throw new UsageError(`--logger-dir: given with ${runs.length} runs; each run's logger folder is its own log's`);
+  return { runs, several, notes };
+}
+
+export function jobsOf(o: CommonOptions): number {
+  if (o.jobs === undefined) return defaultJobs();
+  const n = Number(o.jobs);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--jobs: expected a whole number of threads, at least 1, got ${JSON.stringify(o.jobs)}`);
+  return n;
+}
+
+/** A bar of runs done on stderr, on a terminal only. */
+export async function withRunProgress<T>(enabled: boolean, run: (progress: (done: number, total: number) => void) => Promise<T>): Promise<T> {
+  if (!enabled || !process.stderr.isTTY) return run(() => {});
+  const { SingleBar, Presets } = await import('cli-progress');
+  const bar = new SingleBar({ stream: process.stderr, format: 'simulating runs [{bar}] {value}/{total} runs | {eta_formatted} left', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
+  let started = false;
+  try {
+    return await run((done, total) => {
+      if (!started) {
+        bar.start(total, 0);
+        started = true;
+      }
+      bar.update(done);
+    });
+  } finally {
+    if (started) bar.stop();
+  }
+}
+
+async function executeSweep(policies: Policy[], runs: RunInput[], notes: string[], o: CommonOptions, compare: boolean): Promise<number> {
+  const cwd = resolve(o.cwd ?? process.cwd());
+  let size: number | null = null;
+  if (o.ckptSize !== undefined) {
+    const s = parseSize(o.ckptSize);
+    if (typeof s !== 'number') throw new UsageError(`--ckpt-size: ${s.error}`);
+    size = s;
+  }
+  if (o.html !== undefined) {
+    const problem = htmlTargetProblem(o.html);
+    if (problem !== null) throw new UsageError(`--html: ${problem}`);
+  }
+  const jobs = jobsOf(o);
+  const list = (t: string | undefined) => (t === undefined ? undefined : t.split(',').map((x) => x.trim()).filter(Boolean));
+  const settings = {
+    policies: policies.map((p) => ({ name: p.name, config: p.config })),
+    run: runFacts(o),
+    cwd,
+    roles: { valMetrics: list(o.valMetrics), testMetrics: list(o.testMetrics) },
+    metric: metricChoice(o.metric),
+    ckptSize: size,
+    skipBad: o.skipBad ?? false,
+  };
+  const swept = await withRunProgress(o.progress !== false, (progress) => simulateRuns(runs, settings, { jobs, progress }));
+  const result: SweepResult = { ...swept, notes: [...notes, ...swept.notes] };
+  const layout = process.stdout.isTTY && process.stdout.columns > 0 ? { width: process.stdout.columns } : {};
+  process.stdout.write(o.format === 'json' ? renderSweepJson(result) : renderSweepTable(result, layout));
+  if (o.html !== undefined) {
+    try {
+      writeFileSync(o.html, renderSweepHtml(result, compare ? 'Checkpoint policies compared over many runs' : `Checkpoint policy ${policies[0]!.name} over many runs`));
+    } catch (e) {
+      throw new UsageError(`--html: cannot write ${o.html}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    process.stderr.write(`wrote ${o.html}\n`);
+  }
+  const unread = result.runs.filter((r) => r.kind === 'unreadable');
+  if (unread.length > 0) {
+    process.stderr.write(`ckpt: ${unread.length} of ${result.runs.length} runs could not be read: ${unread.slice(0, 3).map((r) => (r.kind === 'unreadable' ? r.problem : '')).join('; ')}${unread.length > 3 ? '; ...' : ''}\n`);
+    return 1;
+  }
+  const raised = result.totals.filter((t) => t.runsRaised > 0);
+  if (raised.length === 0) return 0;
+  process.stderr.write(`ckpt: ${raised.map((t) => `${t.name}: Lightning would raise in ${t.runsRaised} of ${t.runs} runs`).join('; ')} (exit code ${EXIT_FRAMEWORK_RAISED})\n`);
+  return EXIT_FRAMEWORK_RAISED;
+}
+
+/** One run in full (every decision), or several as summary rows. */
+async function executeAny(policies: Policy[], logArgs: readonly string[], o: CommonOptions, compare: boolean): Promise<number> {
+  const { runs, several, notes } = await runsFrom(logArgs, o);
+  if (several) return executeSweep(policies, runs, notes, o, compare);
+  return execute(policies, logArgs[0]!, o, compare);
+}
+
 async function execute(policies: Policy[], log: string, o: CommonOptions, compare: boolean): Promise<number> {
   const cwd = resolve(o.cwd ?? process.cwd());
   let size: number | null = null;
@@ -246,7 +364,10 @@ async function execute(policies: Policy[], log: string, o: CommonOptions, compar
     }
     process.stderr.write(`wrote ${o.html}\n`);
   }
-  return 0;
+  const raised = result.policies.filter((p) => p.errors.length > 0);
+  if (raised.length === 0) return 0;
+  process.stderr.write(`ckpt: ${raised.map((p) => `${p.name}: Lightning would raise ${p.errors[0]!.errorType}`).join('; ')} (exit code ${EXIT_FRAMEWORK_RAISED})\n`);
+  return EXIT_FRAMEWORK_RAISED;
 }
 
 /** A word as it is typed in a POSIX shell, for commands the messages suggest. */
@@ -254,7 +375,7 @@ function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }
 
-function fail(e: unknown): number {
+export function fail(e: unknown): number {
   if (e instanceof UsageError) {
     process.stderr.write(`ckpt: ${e.message}\n`);
     return 1;
@@ -266,14 +387,14 @@ export function registerSimulate(program: Command): void {
   addCommon(
     program
       .command('simulate')
-      .argument('<log>', 'metrics.csv, an events.out.tfevents.* file or folder, or a .jsonl of loop events')
+      .argument('<log...>', "metrics.csv, an events.out.tfevents.* file or folder, or a .jsonl of loop events; a folder of runs (lightning_logs/ with version_N folders), a glob ('runs/*/metrics.csv') or several logs: one summary row per run")
       .description(SUMMARY.simulate)
       .option('--policy <file|inline>', 'the policy: a JSON/YAML file or inline text with ModelCheckpoint option names (default: Lightning\'s defaults)'),
-  ).action(async (log: string, o: CommonOptions & { policy?: string }) => {
+  ).action(async (logs: string[], o: CommonOptions & { policy?: string }) => {
     try {
       const p = o.policy === undefined ? parsePolicyText('', 'inline', o.set) : readPolicyArg(o.policy, o.set);
       if (E.isLeft(p)) throw issuesError(p.left);
-      process.exitCode = await execute([p.right], log, o, false);
+      process.exitCode = await executeAny([p.right], logs, o, false);
     } catch (e) {
       process.exitCode = fail(e);
     }
@@ -309,7 +430,7 @@ export function registerSimulate(program: Command): void {
         seen.set(p.name, n);
         return n === 1 ? p : { ...p, name: `${p.name} (${n})` };
       });
-      process.exitCode = await execute(named, log, o, true);
+      process.exitCode = await executeAny(named, [log], o, true);
     } catch (e) {
       process.exitCode = fail(e);
     }

@@ -1,12 +1,14 @@
 /**
  * The report's chart, rendered to SVG in Node (vega-lite compiled to vega, vega's headless view):
- * the monitored metric over global steps with the kept checkpoints highlighted on it, and below it
- * one lane per policy with a marker for every save, link and removal.
+ * one panel per metric the policies are measured on (its own axis, colour and legend entry: two
+ * monitors never share a scale), each over global steps with the kept checkpoints of the policies
+ * measured on it highlighted, and below them one lane per policy with a marker for every save,
+ * link and removal.
  */
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { SimulationResult } from '../simulate/run.ts';
-import { COLORS } from './colors.ts';
+import { COLORS, METRIC_COLORS } from './colors.ts';
 
 export { COLORS } from './colors.ts';
 
@@ -34,23 +36,22 @@ const finite = (x: number | null | undefined): number | null => (x === null || x
 
 /** The vega-lite spec of the chart for a simulation. */
 export function chartSpec(r: SimulationResult, width = 880): vl.TopLevelSpec {
-  const series: { metric: string; step: number; epoch: number; value: number }[] = [];
-  for (const [metric, pts] of r.series) for (const p of pts) series.push({ metric, step: p.step, epoch: p.epoch, value: p.value });
   const markers: Marker[] = [];
-  const keptOnCurve: Marker[] = [];
+  /** kept files on the curve of the metric their policy is measured on */
+  const keptOn = new Map<string, Marker[]>();
   r.policies.forEach((p, lane) => {
     const events: Marker[] = [];
     for (const s of p.saves) events.push({ policy: p.name, lane, step: s.step, epoch: s.epoch, action: s.kind === 'link' ? 'link' : 'save', path: s.path, value: finite(s.metricValue) });
     for (const x of p.removals) events.push({ policy: p.name, lane, step: x.step, epoch: x.epoch, action: 'remove', path: x.path, value: null });
     markers.push(...thin(events, MAX_MARKERS));
+    const metric = p.bestObserved?.metric ?? p.metric?.name ?? null;
     for (const k of p.kept) {
       const m: Marker = { policy: p.name, lane, step: k.step, epoch: k.epoch, action: 'kept', path: k.path, value: finite(k.metricValue) };
       markers.push(m);
-      if (m.value !== null) keptOnCurve.push(m);
+      if (m.value !== null && metric !== null) keptOn.set(metric, [...(keptOn.get(metric) ?? []), m]);
     }
   });
   const policyNames = r.policies.map((p) => p.name);
-  const metricTitle = [...r.series.keys()].join(', ') || 'monitored metric';
   const x = { field: 'step', type: 'quantitative' as const, title: 'global step', scale: { zero: false, nice: false } };
   const tooltip = [
     { field: 'policy', type: 'nominal' as const },
@@ -64,32 +65,37 @@ export function chartSpec(r: SimulationResult, width = 880): vl.TopLevelSpec {
     range: [COLORS.save, COLORS.link, COLORS.remove, COLORS.kept],
   };
   const shapeScale = { domain: ['save', 'link', 'remove', 'kept'], range: ['triangle-up', 'diamond', 'cross', 'circle'] };
+  const metricNames = [...r.series.keys()];
+  const colorOf = (i: number) => METRIC_COLORS[i % METRIC_COLORS.length]!;
+  const legend = { field: 'metric', type: 'nominal' as const, scale: { domain: metricNames, range: metricNames.map((_, i) => colorOf(i)) }, legend: { title: null, orient: 'top-right' as const } };
+  const panels = (metricNames.length ? metricNames : ['monitored metric']).map((metric, i) => {
+    const values = (r.series.get(metric) ?? []).map((p) => ({ metric, step: p.step, epoch: p.epoch, value: p.value }));
+    return {
+      width,
+      height: metricNames.length > 1 ? 180 : 240,
+      title: { text: `${metric} over training`, anchor: 'start', fontSize: 14 },
+      // each panel its own y scale: a loss and an accuracy are never drawn on one axis
+      resolve: { scale: { y: 'independent', color: 'independent' } },
+      layer: [
+        {
+          data: { values },
+          mark: { type: 'line', strokeWidth: 1.5, color: colorOf(i), point: values.length <= 200 ? { size: 14, color: colorOf(i) } : false },
+          encoding: { x, y: { field: 'value', type: 'quantitative', title: metric, scale: { zero: false } }, color: legend },
+        },
+        {
+          data: { values: keptOn.get(metric) ?? [] },
+          mark: { type: 'point', filled: true, size: 150, stroke: '#000', strokeWidth: 1, opacity: 1, color: COLORS.kept },
+          encoding: { x, y: { field: 'value', type: 'quantitative' }, tooltip },
+        },
+      ],
+    };
+  });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     config: { font: 'DejaVu Sans, Helvetica, Arial, sans-serif', view: { stroke: '#ddd' }, axis: { labelFontSize: 11, titleFontSize: 12 } },
     resolve: { scale: { x: 'shared' } },
     vconcat: [
-      {
-        width,
-        height: 240,
-        title: { text: `${metricTitle} over training`, anchor: 'start', fontSize: 14 },
-        layer: [
-          {
-            data: { values: series },
-            mark: { type: 'line', strokeWidth: 1.5, color: COLORS.metric, point: series.length <= 200 ? { size: 14, color: COLORS.metric } : false },
-            encoding: {
-              x,
-              y: { field: 'value', type: 'quantitative', title: metricTitle, scale: { zero: false } },
-              detail: { field: 'metric', type: 'nominal' },
-            },
-          },
-          {
-            data: { values: keptOnCurve },
-            mark: { type: 'point', filled: true, size: 150, stroke: '#000', strokeWidth: 1, opacity: 1, color: COLORS.kept },
-            encoding: { x, y: { field: 'value', type: 'quantitative' }, tooltip },
-          },
-        ],
-      },
+      ...panels,
       {
         width,
         height: Math.max(48, 48 * policyNames.length),

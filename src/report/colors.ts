@@ -6,3 +6,6 @@ export const COLORS = {
   kept: '#f2b701',
   metric: '#4c78a8',
 } as const;
+
+/** One colour per metric panel (the first is COLORS.metric; none is a marker colour). */
+export const METRIC_COLORS = ['#4c78a8', '#9467bd', '#8c564b', '#17becf', '#e377c2', '#7f7f7f'] as const;

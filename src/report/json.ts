@@ -50,7 +50,7 @@ function policyJson(p: PolicyResult) {
     kept: p.kept.map((k) => ({ path: k.path, type: k.type, ...(k.target ? { target: k.target } : {}), score: jnum(k.score), epoch: k.epoch, step: k.step })),
     best: p.best ? { path: p.best.path, score: jnum(p.best.score) } : null,
     last: p.lastPath,
-    bestObserved: p.bestObserved ? { metric: p.bestObserved.metric, value: jnum(p.bestObserved.value), epoch: p.bestObserved.epoch, step: p.bestObserved.step } : null,
+    bestObserved: p.bestObserved ? { metric: p.bestObserved.metric, value: jnum(p.bestObserved.value), epoch: p.bestObserved.epoch, step: p.bestObserved.step, logStep: p.bestObserved.logStep } : null,
     bestKept: p.bestKept ? { path: p.bestKept.path, value: jnum(p.bestKept.value) } : null,
     regret: jnum(p.regret),
     checkpointsWritten: p.checkpointsWritten,

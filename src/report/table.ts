@@ -95,7 +95,7 @@ function breakAt(chars: readonly string[], seps: string, part: number): number |
 }
 
 /** A plain table; with a width, its columns are fitted to it and the cells wrapped (see fitColumnWidths). */
-function grid(head: readonly string[], rows: readonly (readonly string[])[], layout: TableWidth): string {
+export function grid(head: readonly string[], rows: readonly (readonly string[])[], layout: TableWidth): string {
   const widths = layout.width === undefined ? null : fitColumnWidths(naturalWidths([head, ...rows]), layout.width);
   const t = new Table({ head: [...head], style: PLAIN, chars: CHARS, ...(widths ? { colWidths: widths } : {}) });
   for (const r of rows) t.push(widths ? r.map((c, i) => wrapText(c, widths[i]! - PAD)) : [...r]);
@@ -125,7 +125,7 @@ export function figureRows(p: PolicyResult): [string, string][] {
   const bo = p.bestObserved;
   return [
     ['monitored metric', p.metric ? `${p.metric.name} (${p.metric.mode})` : '- (no monitor; give --metric)'],
-    ['best observed', bo ? `${num(bo.value)} (${bo.metric}, epoch ${bo.epoch}, step ${bo.step})` : '-'],
+    ['best observed', bo ? `${num(bo.value)} (${bo.metric}, epoch ${bo.epoch}, step ${bo.step}${bo.logStep !== bo.step ? `; logged at step ${bo.logStep}` : ''})` : '-'],
     ['best kept', p.bestKept ? `${num(p.bestKept.value)} (${p.bestKept.path})` : '-'],
     ['regret', num(p.regret)],
     ['best_model_path', p.best ? p.best.path : '-'],

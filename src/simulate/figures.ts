@@ -12,18 +12,19 @@ import type { PolicyWorld, SaveRecord } from './world.ts';
 
 /** Best value of a metric and where: the exact name, or the `_epoch` / `_step` columns Lightning splits it into. */
 export class Observed {
-  private readonly best = new Map<string, { value: number; epoch: number; step: number }>();
+  private readonly best = new Map<string, { value: number; epoch: number; step: number; logStep: number }>();
   private readonly series = new Map<string, BoundedSeries>();
 
   constructor(readonly metric: MetricChoice) {}
 
-  add(name: string, value: number, epoch: number, step: number) {
+  /** `step` is the global step of the hook (as in checkpoint names), `logStep` the step the log wrote (one less, usually) */
+  add(name: string, value: number, epoch: number, step: number, logStep: number = step) {
     let s = this.series.get(name);
     if (!s) this.series.set(name, (s = new BoundedSeries()));
     s.add({ step, epoch, value });
     if (Number.isNaN(value)) return;
     const b = this.best.get(name);
-    if (!b || (this.metric.mode === 'min' ? value < b.value : value > b.value)) this.best.set(name, { value, epoch, step });
+    if (!b || (this.metric.mode === 'min' ? value < b.value : value > b.value)) this.best.set(name, { value, epoch, step, logStep });
   }
 
   /** which logged name stands for the metric */
@@ -53,7 +54,7 @@ export class Observed {
 export function observeRecord(r: LogRecord, epoch: number, step: number, names: Map<string, Observed[]>) {
   for (const [name, v] of r.metrics) {
     const os = names.get(name);
-    if (os) for (const o of os) o.add(name, v, epoch, step);
+    if (os) for (const o of os) o.add(name, v, epoch, step, r.step);
   }
 }
 
@@ -84,7 +85,8 @@ export function result(w: PolicyWorld, spec: PolicySpec, metric: MetricChoice | 
       epoch: f.epoch,
       step: f.globalStep,
     }))
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    // in step order (an every-5-epochs policy reads 4, 9, 14, 19), then by path
+    .sort((a, b) => a.step - b.step || a.epoch - b.epoch || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const o = metric ? observed.get(`${metric.name}\u0000${metric.mode}`) : undefined;
   const bestObserved = o?.result() ?? null;
   let bestKept: { path: string; value: number } | null = null;

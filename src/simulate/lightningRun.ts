@@ -20,6 +20,8 @@ export interface RunJson {
     readonly crash_at_step: number | null;
     readonly csv_log_dir: string;
     readonly tb_log_dir: string;
+    /** the callback's state when the fit ended, as Lightning reported it */
+    readonly callback_state_at_end: { readonly best_k_models: Record<string, number>; readonly best_model_path: string; readonly last_model_path: string };
   }[];
   readonly files: { readonly metrics_csv: readonly string[]; readonly tfevents: readonly string[] };
 }

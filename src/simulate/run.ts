@@ -4,7 +4,7 @@
  * from what each policy would have written and kept.
  */
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { triggers, type PolicyConfig } from '../core/config.ts';
 import type { LoggerFacts, TrainerFacts } from '../core/events.ts';
 import { templateKeys } from '../core/format/template.ts';
@@ -69,7 +69,8 @@ export interface PolicyResult {
   readonly kept: readonly KeptFile[];
   readonly best: { readonly path: string; readonly score: number | null } | null;
   readonly lastPath: string | null;
-  readonly bestObserved: { readonly metric: string; readonly value: number; readonly epoch: number; readonly step: number } | null;
+  /** `step` as checkpoint names write it (the hook's global step); `logStep` as the log wrote it (Lightning logs the steps done before the batch: one less) */
+  readonly bestObserved: { readonly metric: string; readonly value: number; readonly epoch: number; readonly step: number; readonly logStep: number } | null;
   readonly bestKept: { readonly path: string; readonly value: number } | null;
   readonly regret: number | null;
   readonly checkpointsWritten: number;
@@ -156,8 +157,11 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
   const fits: FitSummary[] = [];
   const firstLogDir = opts.logs[0]?.dir ?? cwd;
   const loggerDir = resolve(cwd, opts.loggerDir ?? firstLogDir);
-  const lg = loggerOfDir(loggerDir);
-  const loggers: LoggerFacts[] = [{ saveDir: lg.saveDir, name: lg.name, version: lg.version }];
+  /** each fit's logger from its own log: a fit resumed into a new version writes into that version's checkpoints/ (dirpath unset) */
+  const loggersOf = (log: FitLog): LoggerFacts[] => {
+    const lg = loggerOfDir(fitLoggerDir(loggerDir, resolve(cwd, firstLogDir), resolve(cwd, log.dir)));
+    return [{ saveDir: lg.saveDir, name: lg.name, version: lg.version }];
+  };
 
   const jsonl = opts.logs.filter((l) => l.kind === 'jsonl');
   if (jsonl.length > 0 && jsonl.length !== opts.logs.length) throw new Error('a JSONL event log cannot be combined with CSV or TensorBoard logs');
@@ -183,6 +187,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
       continue;
     }
     const facts = fitFacts(run, fitIndex);
+    const loggers = loggersOf(log);
     const hasNextFit = li < opts.logs.length - 1;
     const candidates: ResumeCandidate[] = [];
     if (fitIndex > 0) {
@@ -323,6 +328,23 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
     if (!series.has(name)) series.set(name, o.points());
   }
   return { cwd, fits, notes: dedupe(notes), skipped: { count: skippedCount, examples: skipped }, ckptSize: size, policies, series };
+}
+
+/**
+ * The logger folder of a fit whose log is in `logDir`: the first fit's (`first`, given or the
+ * first log's folder) when it logs into the same folder; else the version the fit's own log names,
+ * beside the first logger's (the given logger is a CSVLogger's `csv/version_0` and the fit's
+ * TensorBoard log `tb/version_1`: `csv/version_1`, since Lightning's loggers take versions together);
+ * else, a folder that is no sibling version, the fit's own log folder.
+ */
+export function fitLoggerDir(first: string, firstLogDir: string, logDir: string): string {
+  if (logDir === firstLogDir) return first;
+  const version = /^version_\d+$/;
+  const mine = loggerOfDir(logDir);
+  const theirs = loggerOfDir(firstLogDir);
+  const given = loggerOfDir(first);
+  if (version.test(mine.version) && version.test(given.version) && mine.saveDir === theirs.saveDir && mine.name === theirs.name) return resolve(dirname(first), mine.version);
+  return logDir;
 }
 
 function dedupe(xs: string[]): string[] {
