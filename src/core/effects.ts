@@ -4,6 +4,7 @@
  * a removal whose preceding save failed.
  */
 
+import type { CheckpointPath } from './brands.ts';
 import type { KeepMember } from './notes.ts';
 
 /** Which rule made the policy act; the numbers involved are kept for audits and `explain`. */
@@ -37,10 +38,10 @@ export type Reason =
 export type LogLevel = 'debug' | 'info' | 'warning';
 
 export type Effect =
-  | { readonly type: 'save'; readonly path: string; readonly weightsOnly: boolean; readonly reason: Reason }
-  | { readonly type: 'remove'; readonly path: string; readonly reason: Reason }
+  | { readonly type: 'save'; readonly path: CheckpointPath; readonly weightsOnly: boolean; readonly reason: Reason }
+  | { readonly type: 'remove'; readonly path: CheckpointPath; readonly reason: Reason }
   /** save_last='link': a relative symlink at `path` pointing to `target` (`relTarget` is the link text); copy where symlinks are refused */
-  | { readonly type: 'link'; readonly target: string; readonly path: string; readonly relTarget: string; readonly fallback: 'copy'; readonly reason: Reason }
+  | { readonly type: 'link'; readonly target: CheckpointPath; readonly path: CheckpointPath; readonly relTarget: string; readonly fallback: 'copy'; readonly reason: Reason }
   /** Lightning's warnings (category set), rank-zero info lines and debug lines, with Lightning's exact text */
   | { readonly type: 'log'; readonly level: LogLevel; readonly message: string; readonly category?: string }
   /** Lightning raised: the hook stopped here; the loop should treat it as the exception `errorType` */
