@@ -7,10 +7,10 @@
  */
 import { t } from './deps.cts';
 
-interface CheckpointPathBrand {
+export interface CheckpointPathBrand {
   readonly CheckpointPath: unique symbol;
 }
-interface StoreKeyBrand {
+export interface StoreKeyBrand {
   readonly StoreKey: unique symbol;
 }
 
