@@ -103,6 +103,7 @@ export type LightningStateDict = t.TypeOf<typeof LightningStateDictCodec>;
 
 const Files = t.readonlyArray(FileEntryCodec);
 const event = <P extends t.Props, O extends t.Props>(required: P, optional: O) => t.readonly(t.intersection([t.type(required), t.partial(optional)]));
+const plain = <P extends t.Props>(required: P) => t.readonly(t.type(required));
 
 /** One codec per event, keyed by its `type`. */
 export const EVENT_CODECS = {
@@ -110,14 +111,14 @@ export const EVENT_CODECS = {
   setup: event({ type: t.literal('setup') }, { stage: Stage, trainer: TrainerFactsCodec, files: Files, view: LoopViewCodec }),
   /** a checkpoint's callback state was restored (Lightning's load_state_dict) */
   stateLoaded: event({ type: t.literal('stateLoaded'), stateDict: LightningStateDictCodec }, { view: LoopViewCodec }),
-  trainStarted: event({ type: t.literal('trainStarted'), view: LoopViewCodec }, {}),
+  trainStarted: plain({ type: t.literal('trainStarted'), view: LoopViewCodec }),
   trainBatchEnded: event({ type: t.literal('trainBatchEnded'), view: LoopViewCodec }, { batchIdx: NonNegInt }),
-  validationEnded: event({ type: t.literal('validationEnded'), view: LoopViewCodec }, {}),
-  trainEpochEnded: event({ type: t.literal('trainEpochEnded'), view: LoopViewCodec }, {}),
-  trainEnded: event({ type: t.literal('trainEnded'), view: LoopViewCodec }, {}),
-  exceptionRaised: event({ type: t.literal('exceptionRaised'), exception: ExceptionCodec, view: LoopViewCodec }, {}),
+  validationEnded: plain({ type: t.literal('validationEnded'), view: LoopViewCodec }),
+  trainEpochEnded: plain({ type: t.literal('trainEpochEnded'), view: LoopViewCodec }),
+  trainEnded: plain({ type: t.literal('trainEnded'), view: LoopViewCodec }),
+  exceptionRaised: plain({ type: t.literal('exceptionRaised'), exception: ExceptionCodec, view: LoopViewCodec }),
   /** files appeared or vanished outside the policy's own effects (another process, a user) */
-  filesListed: event({ type: t.literal('filesListed'), files: Files }, {}),
+  filesListed: plain({ type: t.literal('filesListed'), files: Files }),
 };
 
 export type LoopEventType = keyof typeof EVENT_CODECS;
