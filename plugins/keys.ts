@@ -2,6 +2,7 @@
  * Checkpoint keys, shared by every plugin so that all stores accept and refuse the same keys and
  * list them in the same order.
  */
+import { storeKey, type CheckpointPath, type StoreKey } from '../src/core/brands.ts';
 import { StoreError } from '../src/core/store.ts';
 
 /** Temporaries the fs plugin writes before renaming into place: `.<name>.ckpt-tmp-<pid>-<hex>`. */
@@ -85,10 +86,10 @@ export function resolveLinkText(linkKey: string, text: string): string | null {
  * The key of a checkpoint path under a store's location, e.g. ('s3://b/run', 's3://b/run/last.ckpt')
  * -> 'last.ckpt'; the policy's effects carry full paths under its dirpath.
  */
-export function keyForPath(location: string, path: string): string {
+export function keyForPath(location: string, path: CheckpointPath): StoreKey {
   const root = location.replace(/\/+$/, '');
   if (!path.startsWith(root + '/')) {
     throw new StoreError('escape', path, `checkpoint path ${JSON.stringify(path)} is not under the store location ${JSON.stringify(location)}; only paths inside the checkpoint directory can be stored`);
   }
-  return checkKey(path.slice(root.length + 1));
+  return storeKey(checkKey(path.slice(root.length + 1)));
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { openFsStore, openStore, StoreError, bytesPayload, carryOut, type Payload } from '../plugins/index.ts';
+import { checkpointPath } from '../src/core/brands.ts';
 import type { Effect, Reason } from '../src/core/effects.ts';
 
 const bytes = (s: string | number[]) => bytesPayload(typeof s === 'string' ? new TextEncoder().encode(s) : Uint8Array.from(s));
@@ -225,19 +226,19 @@ test('carryOut: effects run in order against the store; a failed save stops befo
   const { root } = await tempRoot(t);
   const store = await openFsStore({ root });
   const effects: Effect[] = [
-    { type: 'save', path: `${root}/epoch=1.ckpt`, weightsOnly: false, reason: saveReason },
-    { type: 'link', target: `${root}/epoch=1.ckpt`, path: `${root}/last.ckpt`, relTarget: 'epoch=1.ckpt', fallback: 'copy', reason: saveReason },
+    { type: 'save', path: checkpointPath(`${root}/epoch=1.ckpt`), weightsOnly: false, reason: saveReason },
+    { type: 'link', target: checkpointPath(`${root}/epoch=1.ckpt`), path: checkpointPath(`${root}/last.ckpt`), relTarget: 'epoch=1.ckpt', fallback: 'copy', reason: saveReason },
     { type: 'log', level: 'info', message: 'hello' },
   ];
   const done = await carryOut(store, effects, (e) => bytes(e.path.slice(root.length + 1)));
   assert.deepEqual(done.map((d) => [d.effect.type, d.key, d.as]), [['save', 'epoch=1.ckpt', undefined], ['link', 'last.ckpt', 'link']]);
   const failing: Effect[] = [
-    { type: 'save', path: `${root}/epoch=1.ckpt/bad`, weightsOnly: false, reason: saveReason },
-    { type: 'remove', path: `${root}/epoch=1.ckpt`, reason },
+    { type: 'save', path: checkpointPath(`${root}/epoch=1.ckpt/bad`), weightsOnly: false, reason: saveReason },
+    { type: 'remove', path: checkpointPath(`${root}/epoch=1.ckpt`), reason },
   ];
   await assert.rejects(carryOut(store, failing, () => bytes('x')), isStoreError('conflict'));
   assert.equal(text(await store.read('epoch=1.ckpt')), 'epoch=1.ckpt');
-  await assert.rejects(carryOut(store, [{ type: 'remove', path: '/elsewhere/x.ckpt', reason }], () => bytes('x')), isStoreError('escape', /not under the store location/));
+  await assert.rejects(carryOut(store, [{ type: 'remove', path: checkpointPath('/elsewhere/x.ckpt'), reason }], () => bytes('x')), isStoreError('escape', /not under the store location/));
 });
 
 test('openStore picks the plugin from the location as written', async (t) => {

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { openStore, StoreError, bytesPayload, carryOut, type CheckpointStore, type Payload } from '../plugins/index.ts';
 import { s3Store, type S3StoreOptions } from '../plugins/s3/index.ts';
 import { captureTfjsModel, loadTfjsModel } from '../plugins/payload/tfjs.ts';
+import { checkpointPath } from '../src/core/brands.ts';
 import type { Effect, Reason } from '../src/core/effects.ts';
 import { startS3Server, s3SkipReason, TEST_SECRET_KEY, TEST_ACCESS_KEY, type S3TestServer } from './helpers/s3-server.ts';
 import { startFaultProxy, op, s3Operation, type FaultProxy, type FaultAction } from './helpers/fault-proxy.ts';
@@ -189,11 +190,11 @@ test('a save that keeps failing rejects loudly and the best checkpoint is kept',
   const s = store({ maxAttempts: 3 });
   const r: Reason = { rule: 'noMonitor', trigger: 'trainEpochEnd', epoch: 1, step: 1 };
   const root = s.location;
-  await carryOut(s, [{ type: 'save', path: `${root}/epoch=1.ckpt`, weightsOnly: false, reason: r }], () => bytes('best'));
+  await carryOut(s, [{ type: 'save', path: checkpointPath(`${root}/epoch=1.ckpt`), weightsOnly: false, reason: r }], () => bytes('best'));
   proxy.add({ match: op('PutObject', 'epoch=2.ckpt'), action: { kind: 'status', status: 500 } });
   const step: Effect[] = [
-    { type: 'save', path: `${root}/epoch=2.ckpt`, weightsOnly: false, reason: r },
-    { type: 'remove', path: `${root}/epoch=1.ckpt`, reason: { rule: 'superseded', by: `${root}/epoch=2.ckpt`, series: 'noMonitor' } },
+    { type: 'save', path: checkpointPath(`${root}/epoch=2.ckpt`), weightsOnly: false, reason: r },
+    { type: 'remove', path: checkpointPath(`${root}/epoch=1.ckpt`), reason: { rule: 'superseded', by: `${root}/epoch=2.ckpt`, series: 'noMonitor' } },
   ];
   await assert.rejects(carryOut(s, step, () => bytes('newer')), (e: unknown) => e instanceof StoreError && e.code === 'io' && /epoch=2\.ckpt.*InternalError, HTTP 500.*after 3 attempts/.test(e.message));
   assert.equal(ops('PutObject').filter((x) => x.path.endsWith('epoch=2.ckpt')).length, 3);
@@ -217,10 +218,10 @@ test('under random faults on every kind of request, the newest saved checkpoint 
   for (let epoch = 1; epoch <= 10; epoch++) {
     const key = `epoch=${epoch}.ckpt`;
     const data = pattern(epoch, 64 * 1024);
-    const effects: Effect[] = [{ type: 'save', path: `${root}/${key}`, weightsOnly: false, reason: r }];
+    const effects: Effect[] = [{ type: 'save', path: checkpointPath(`${root}/${key}`), weightsOnly: false, reason: r }];
     if (newest) {
-      effects.push({ type: 'link', target: `${root}/${key}`, path: `${root}/last.ckpt`, relTarget: key, fallback: 'copy', reason: r });
-      effects.push({ type: 'remove', path: `${root}/${newest.key}`, reason: { rule: 'superseded', by: key, series: 'noMonitor' } });
+      effects.push({ type: 'link', target: checkpointPath(`${root}/${key}`), path: checkpointPath(`${root}/last.ckpt`), relTarget: key, fallback: 'copy', reason: r });
+      effects.push({ type: 'remove', path: checkpointPath(`${root}/${newest.key}`), reason: { rule: 'superseded', by: key, series: 'noMonitor' } });
     }
     let saved = false;
     await carryOut(s, effects, () => bytesPayload(data), (c) => { if (c.effect.type === 'save') saved = true; }).catch(() => failures++);

@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeConfig } from '../core/config.ts';
+import { checkpointPath } from '../core/brands.ts';
 import type { Effect } from '../core/effects.ts';
 import { init, reduce } from '../core/reduce.ts';
 import type { PolicyState } from '../core/state.ts';
@@ -152,7 +153,7 @@ class Expectation {
     const dirpath = this.state?.dirpath;
     if (dirpath === null || dirpath === undefined) return null;
     try {
-      return keyOf(dirpath, path, this.cwd);
+      return keyOf(dirpath, checkpointPath(path), this.cwd);
     } catch {
       return null;
     }

@@ -7,6 +7,7 @@
  */
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { PolicyConfigCodec, type PolicyConfig } from '../core/config.ts';
+import { checkpointPath } from '../core/brands.ts';
 import type { Effect } from '../core/effects.ts';
 import type { LoopEvent } from '../core/events.ts';
 import { init } from '../core/reduce.ts';
@@ -211,7 +212,7 @@ export class DecisionLog implements RuntimeObserver {
     const dirpath = this.before?.dirpath;
     if (dirpath === null || dirpath === undefined || this.cwd === null) return undefined;
     try {
-      return keyOf(dirpath, path, this.cwd);
+      return keyOf(dirpath, checkpointPath(path), this.cwd);
     } catch {
       return undefined;
     }

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { openFsStore } from '../../plugins/fs/index.ts';
 import { loadTfjsModel } from '../../plugins/payload/tfjs.ts';
 import type { CheckpointStore } from '../core/store.ts';
+import { checkpointPath } from '../core/brands.ts';
 import { explainEffect } from '../core/explain.ts';
 import { decodeState } from '../core/stateCodec.ts';
 import { findResumePoint } from '../runtime/checkpointer.ts';
@@ -93,11 +94,11 @@ export async function runDemo(out: (line: string) => void, cwd = process.cwd(), 
   out('');
   out(`kept (best ${cb.bestKModels.length} by val_loss, oldest first):`);
   for (const k of cb.bestKModels) out(`  ${k.key}  val_loss ${k.score.toFixed(4)}${k.path === cb.bestModelPath ? '   <- best_model_path' : ''}`);
-  out(`  ${keyOf(dir, cb.lastModelPath, cwd)}  (save_last)`);
+  out(`  ${keyOf(dir, checkpointPath(cb.lastModelPath), cwd)}  (save_last)`);
   const best = await cb.loadBestModel();
   best.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
   const reloaded = lossOf(best.evaluate(val.x, val.y) as tf.Scalar);
-  out(`reloaded ${keyOf(dir, cb.bestModelPath, cwd)} from disk: val_loss ${reloaded.toFixed(4)} (recorded ${cb.bestModelScore!.toFixed(4)})`);
+  out(`reloaded ${keyOf(dir, checkpointPath(cb.bestModelPath), cwd)} from disk: val_loss ${reloaded.toFixed(4)} (recorded ${cb.bestModelScore!.toFixed(4)})`);
   tf.dispose([train.x, train.y, val.x, val.y]);
   return 0;
 }
@@ -118,7 +119,7 @@ async function startOrResume(out: (l: string) => void, store: CheckpointStore, c
   }
   // a finished run: clear its own checkpoints (as the policy knew them), nothing else
   const prior = decodeState(found.record.state);
-  const own = E.isRight(prior) ? [...prior.right.bestKModels.keys(), prior.right.lastModelPath].filter((p) => p !== '').map((p) => keyOf(dir, p, cwd)) : [found.key];
+  const own = E.isRight(prior) ? [...prior.right.bestKModels.keys(), prior.right.lastModelPath].filter((p) => p !== '').map((p) => keyOf(dir, checkpointPath(p), cwd)) : [found.key];
   for (const key of new Set(own)) await store.remove(key);
   out(`the previous run in ${shown} finished (${found.record.epoch + 1} epochs); starting a new run after removing its ${new Set(own).size} checkpoints`);
   return 0;

@@ -7,6 +7,7 @@
  *
  * Keys are normalized absolute paths (or URLs verbatim for non-local stores).
  */
+import { t } from './deps.cts';
 import { VMap } from './vmap.ts';
 import { isLocalPath, pyDirname, pyJoin, pyNormpath } from './paths.ts';
 
@@ -15,12 +16,17 @@ export type FileNode =
   | { readonly kind: 'dir' }
   | { readonly kind: 'symlink'; readonly target: string };
 
-export interface FileEntry {
-  readonly path: string;
-  readonly kind: 'file' | 'dir' | 'symlink';
-  /** raw symlink text, relative to the link's directory unless absolute */
-  readonly target?: string;
-}
+/** One entry of a listing, as events carry it (a path as the user or a store names it). */
+export const FileEntryCodec = t.readonly(
+  t.intersection([
+    t.type({ path: t.string, kind: t.keyof({ file: null, dir: null, symlink: null }) }),
+    t.partial({
+      /** raw symlink text, relative to the link's directory unless absolute */
+      target: t.string,
+    }),
+  ]),
+);
+export type FileEntry = t.TypeOf<typeof FileEntryCodec>;
 
 const FILE: FileNode = { kind: 'file' };
 const DIR: FileNode = { kind: 'dir' };

@@ -19,6 +19,7 @@ export {
   type ConfigIssue,
 } from './config.ts';
 export type { LoopEvent, LoopEventType, LoopView, TrainerFacts, LoggerFacts, Metrics, LightningStateDict, Exception } from './events.ts';
+export { checkpointPath, storeKey, CheckpointPathCodec, StoreKeyCodec, type CheckpointPath, type StoreKey } from './brands.ts';
 export type { Effect, EffectType, Reason, Trigger, LogLevel } from './effects.ts';
 export { NoteCodec, type Note, type NoteKind, type NotDue, type SkipCause, type KeepMember } from './notes.ts';
 export { isComposed, OPTIONS } from './config.ts';

@@ -9,24 +9,14 @@
  * stays valid. `encodeState`/`StateCodec` turn it into plain JSON for resume and back.
  */
 import type { PolicyConfig } from './config.ts';
-import type { LoggerFacts } from './events.ts';
+import type { t } from './deps.cts';
+import type { TrainerCodec } from './events.ts';
 import type { FileTree } from './files.ts';
 import type { VMap } from './vmap.ts';
 import type { KeepSlices } from './rules/keep/members.ts';
 
 /** The trainer facts the rules read, with defaults filled in at setup. */
-export interface ResolvedTrainer {
-  readonly defaultRootDir: string;
-  readonly loggers: readonly LoggerFacts[];
-  readonly ckptPath: string | null;
-  readonly fastDevRun: boolean | number;
-  readonly stateFn: 'fit' | 'validate' | 'test' | 'predict';
-  readonly automaticOptimization: boolean;
-  readonly checkValEveryNEpoch: number | null;
-  readonly valCheckInterval: number | null;
-  readonly valCheckTimeInterval: number | null;
-  readonly enableValidation: boolean;
-}
+export type ResolvedTrainer = t.TypeOf<typeof TrainerCodec>;
 
 export interface PolicyState {
   readonly config: PolicyConfig;

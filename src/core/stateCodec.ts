@@ -7,7 +7,12 @@ import { VMap } from './vmap.ts';
 import { PolicyConfigCodec, type PolicyConfig } from './config.ts';
 import { EMPTY_KEEP } from './rules/keep/members.ts';
 import type { FileNode } from './files.ts';
-import type { PolicyState, ResolvedTrainer } from './state.ts';
+import type { PolicyState } from './state.ts';
+import { TrainerCodec } from './events.ts';
+
+/** The trainer facts as the state keeps them (defined with the events that carry them). */
+export { TrainerCodec };
+
 
 export { jsonNumber, JsonNumber, Nullable } from './jsonNumber.ts';
 import { JsonNumber, Nullable } from './jsonNumber.ts';
@@ -15,20 +20,6 @@ import { JsonNumber, Nullable } from './jsonNumber.ts';
 export const STATE_FORMAT = 'ckpt-policy/state@2';
 /** The format before rules had slices of their own; still decoded. */
 export const STATE_FORMAT_1 = 'ckpt-policy/state@1';
-
-/** The trainer facts as the state keeps them (all filled in); events carry any subset. */
-export const TrainerCodec = t.type({
-  defaultRootDir: t.string,
-  loggers: t.array(t.type({ saveDir: Nullable(t.string), name: t.string, version: t.union([t.number, t.string]) })),
-  ckptPath: Nullable(t.string),
-  fastDevRun: t.union([t.boolean, t.number]),
-  stateFn: t.keyof({ fit: null, validate: null, test: null, predict: null }),
-  automaticOptimization: t.boolean,
-  checkValEveryNEpoch: Nullable(t.number),
-  valCheckInterval: Nullable(t.number),
-  valCheckTimeInterval: Nullable(t.number),
-  enableValidation: t.boolean,
-});
 
 const FileRow = t.union([t.tuple([t.string, t.literal('file')]), t.tuple([t.string, t.literal('dir')]), t.tuple([t.string, t.literal('symlink'), t.string])]);
 
@@ -150,7 +141,7 @@ function fromJson1(j: Json1, config: PolicyConfig): PolicyState {
     lastCheckpointSaved: j.last_checkpoint_saved,
     deferSaveUntilValidation: j.defer_save_until_validation,
     lastTimeChecked: j.last_time_checked,
-    trainer: j.trainer as ResolvedTrainer | null,
+    trainer: j.trainer,
     files: files(j.files),
     warned: j.warned,
     extremaTracked: j.extrema_tracked,
@@ -175,7 +166,7 @@ function fromJson2(j: Json2, config: PolicyConfig): PolicyState {
     lastCheckpointSaved: r.write.last_checkpoint_saved,
     deferSaveUntilValidation: r.deferral.defer_save_until_validation,
     lastTimeChecked: r.trainTimeInterval.last_time_checked,
-    trainer: j.trainer as ResolvedTrainer | null,
+    trainer: j.trainer,
     files: files(j.files),
     warned: j.warned,
     extremaTracked: r.topK.extrema_tracked,
@@ -202,12 +193,16 @@ export function decodeState(u: unknown): E.Either<string[], PolicyState> {
 }
 
 /** io-ts reporters pull in an install-time dependency; this is the small formatter we need. */
+type Tagged = { readonly _tag?: string; readonly type?: Tagged };
+/** t.readonly(x) validates in x's context, so an intersection inside it is told by x's tag. */
+const withoutReadonly = (ty: Tagged | undefined): Tagged | undefined => (ty?._tag === 'ReadonlyType' ? withoutReadonly(ty.type) : ty);
+
 export function describeErrors(errors: t.Errors): string[] {
   return errors.map((e) => {
     // keys that only index the members of an intersection or union are not part of the field path
     const path = e.context
       .filter((c, i) => {
-        const parent = e.context[i - 1]?.type as { _tag?: string } | undefined;
+        const parent = withoutReadonly(e.context[i - 1]?.type as Tagged | undefined);
         return c.key !== '' && parent?._tag !== 'IntersectionType' && parent?._tag !== 'UnionType';
       })
       .map((c) => c.key)

@@ -24,6 +24,7 @@ import { init, reduce, resolveCheckpointDir, resolveTrainer } from '../core/redu
 import { lightningStateDict, type PolicyState } from '../core/state.ts';
 import { decodeState } from '../core/stateCodec.ts';
 import { StoreError, type CheckpointStore, type Payload } from '../core/store.ts';
+import { checkpointPath, storeKey, type StoreKey } from '../core/brands.ts';
 import { CheckpointWriteError, describeCause, PolicyRaisedError, ResumeError, type EffectFailure } from './errors.ts';
 import { filesOf, keyOf, pathOf } from './keys.ts';
 import type { EffectOutcome, RuntimeObserver } from './observer.ts';
@@ -163,7 +164,7 @@ export class Checkpointer {
         setupEvent = setup(listing(prior.files, fileKey(dirpath, cwd)));
         await finishRemovals(store, record, prior, dirpath, cwd, log);
         const known = new Set(listing(prior.files, fileKey(dirpath, cwd)).map((f) => f.path));
-        const strays = entries.filter((e) => !known.has(fileKey(pathOf(dirpath, e.key), cwd)) && !record.pendingRemovals.includes(e.key));
+        const strays = entries.filter((e) => !known.has(fileKey(pathOf(dirpath, storeKey(e.key)), cwd)) && !record.pendingRemovals.includes(e.key));
         if (strays.length > 0) {
           log('warning', `resuming from ${key}: ${strays.length} file(s) written after that checkpoint are not tracked (${strays.map((s) => s.key).join(', ')}); saves of the same names overwrite them`);
         }
@@ -363,8 +364,9 @@ export class Checkpointer {
     const key = pathOrKey.startsWith(this.dirpath) || pathOrKey.startsWith('/') ? this.keyOf(pathOrKey) : pathOrKey;
     return this.store.read(key);
   }
-  keyOf(path: string): string {
-    return keyOf(this.dirpath, path, this.current.cwd);
+  /** The store key of a checkpoint path the policy named (a plain string: this is public). */
+  keyOf(path: string): StoreKey {
+    return keyOf(this.dirpath, checkpointPath(path), this.current.cwd);
   }
 }
 
@@ -522,7 +524,7 @@ async function rewriteSiblings(store: CheckpointStore, found: FoundRecord, keys:
 /** Removals the stopped run had decided but not confirmed: finishing them is its own decision. */
 async function finishRemovals(store: CheckpointStore, record: CheckpointRecord, prior: PolicyState, dirpath: string, cwd: string, log: (l: LogLevel, m: string) => void) {
   for (const key of record.pendingRemovals) {
-    if (exists(prior.files, fileKey(pathOf(dirpath, key), cwd))) continue;
+    if (exists(prior.files, fileKey(pathOf(dirpath, storeKey(key)), cwd))) continue;
     await store.remove(key);
     log('info', `resume: completed the removal of ${key}, decided before the run stopped`);
   }

@@ -7,6 +7,7 @@
  *    causes a deletion, and after one the policy's picture of the storage is no longer trusted.
  * Failures are kept until someone reads them (`takeFailures`); nothing is dropped silently.
  */
+import type { StoreKey } from '../core/brands.ts';
 import type { Effect } from '../core/effects.ts';
 import type { CheckpointStore, Payload } from '../core/store.ts';
 import { describeCause, type EffectFailure } from './errors.ts';
@@ -15,12 +16,12 @@ import type { EffectOutcome } from './observer.ts';
 export type StorageEffect = Extract<Effect, { type: 'save' | 'remove' | 'link' }>;
 
 export type WriteJob =
-  | { readonly op: 'save'; readonly seq: number; readonly index: number; readonly effect: StorageEffect; readonly key: string; readonly payload: Payload }
-  | { readonly op: 'remove'; readonly seq: number; readonly index: number; readonly effect: StorageEffect; readonly key: string }
-  | { readonly op: 'link'; readonly seq: number; readonly index: number; readonly effect: StorageEffect; readonly key: string; readonly targetKey: string };
+  | { readonly op: 'save'; readonly seq: number; readonly index: number; readonly effect: StorageEffect; readonly key: StoreKey; readonly payload: Payload }
+  | { readonly op: 'remove'; readonly seq: number; readonly index: number; readonly effect: StorageEffect; readonly key: StoreKey }
+  | { readonly op: 'link'; readonly seq: number; readonly index: number; readonly effect: StorageEffect; readonly key: StoreKey; readonly targetKey: StoreKey };
 
 export class EffectWriter {
-  private readonly tails = new Map<string, Promise<unknown>>();
+  private readonly tails = new Map<StoreKey, Promise<unknown>>();
   private readonly unsettled = new Set<Promise<unknown>>();
   private readonly pending = new Map<WriteJob, true>();
   private savesHeld = 0;
@@ -45,9 +46,9 @@ export class EffectWriter {
   }
 
   /** Keys of unfinished saves and removals (recorded in checkpoints for resume). */
-  pendingKeys(): { saves: string[]; removals: string[] } {
-    const saves: string[] = [];
-    const removals: string[] = [];
+  pendingKeys(): { saves: StoreKey[]; removals: StoreKey[] } {
+    const saves: StoreKey[] = [];
+    const removals: StoreKey[] = [];
     for (const job of this.pending.keys()) {
       if (job.op === 'save') saves.push(job.key);
       else if (job.op === 'remove') removals.push(job.key);

@@ -28,6 +28,7 @@ import { init, reduce } from '../core/reduce.ts';
 import { lightningStateDict, type PolicyState } from '../core/state.ts';
 import { decodeState } from '../core/stateCodec.ts';
 import type { CheckpointStore, Payload } from '../core/store.ts';
+import { checkpointPath } from '../core/brands.ts';
 import { withDigests } from '../audit/digests.ts';
 import { combineObservers } from '../audit/observers.ts';
 import type { DecisionLog } from '../audit/writer.ts';
@@ -303,7 +304,7 @@ class Session {
   }
 
   private keyFor(state: PolicyState, path: string): string {
-    return keyOf(state.dirpath ?? this.cwd, path, state.cwd);
+    return keyOf(state.dirpath ?? this.cwd, checkpointPath(path), state.cwd);
   }
 
   private describeEffect(e: Effect, at?: PolicyState): Out {

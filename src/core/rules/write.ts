@@ -4,6 +4,7 @@
  * The writer owns one slice, the record of the last write (`lastGlobalStepSaved`,
  * `lastCheckpointSaved`), which the skip rule and the last checkpoint read.
  */
+import { checkpointPath } from '../brands.ts';
 import type { Reason } from '../effects.ts';
 import { exists, fileKey, removePath, writeFile, writeSymlink } from '../files.ts';
 import { PyFormatError, pyStrRepr } from '../format/pyformat.ts';
@@ -87,14 +88,14 @@ export function noteBump(h: Hook, name: { readonly path: string; readonly plain:
 }
 
 export function save(h: Hook, path: string, reason: Reason) {
-  h.effects.push({ type: 'save', path, weightsOnly: h.c.saveWeightsOnly, reason });
+  h.effects.push({ type: 'save', path: checkpointPath(path), weightsOnly: h.c.saveWeightsOnly, reason });
   h.s.files = writeFile(h.s.files, key(h, path));
   h.s.lastGlobalStepSaved = h.view.globalStep;
   h.s.lastCheckpointSaved = path;
 }
 
 export function remove(h: Hook, path: string, reason: Reason) {
-  h.effects.push({ type: 'remove', path, reason });
+  h.effects.push({ type: 'remove', path: checkpointPath(path), reason });
   h.s.files = removePath(h.s.files, key(h, path));
 }
 
@@ -103,7 +104,7 @@ export function link(h: Hook, target: string, linkpath: string, reason: Reason):
   const cwd = h.s.cwd;
   if (pyAbspath(target, cwd) === pyAbspath(linkpath, cwd)) return false;
   const relTarget = pyRelpath(target, pyDirname(linkpath), cwd);
-  h.effects.push({ type: 'link', target, path: linkpath, relTarget, fallback: 'copy', reason });
+  h.effects.push({ type: 'link', target: checkpointPath(target), path: checkpointPath(linkpath), relTarget, fallback: 'copy', reason });
   h.s.files = writeSymlink(h.s.files, key(h, linkpath), relTarget);
   return true;
 }
