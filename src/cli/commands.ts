@@ -4,7 +4,7 @@
  */
 export const SUMMARY = {
   demo: 'train a small TensorFlow.js model with a top-k + save_last policy into ./checkpoints, printing every decision',
-  conformance: 'replay recorded Lightning ModelCheckpoint scenarios and report every difference',
+  conformance: "replay a framework's recorded scenarios (Lightning, Keras, Orbax or transformers, as the set's manifest says) and report every difference",
   simulate: 'replay a checkpoint policy on the metrics of a finished (or running) training run',
   compare: 'replay several checkpoint policies on the same log and compare their figures side by side',
   recommend: 'search a grid of checkpoint policies over your runs: the Pareto frontier of peak storage against regret, ready to paste',
