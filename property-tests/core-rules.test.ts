@@ -98,9 +98,13 @@ test('union: the files left are exactly the union of what the members keep, and 
     fc.property(baseArb, keepArb, runArb, (base, keep, r) => {
       fc.pre(Object.keys(keep).length > 0 && base.save_top_k !== -1);
       const config = mustConfig(optionsOf(base, keep, r));
+      const onDisk = new Set<string>();
       const f = fold(config, eventsOf(r), (after, fx) => {
         for (const x of fx) {
+          if (x.type === 'save' || x.type === 'link') onDisk.add(x.path);
           if (x.type !== 'remove') continue;
+          // each removal removes a file that is there: two members letting go of one file remove it once
+          assert.ok(onDisk.delete(x.path), `removed ${x.path}, which is not there (removed twice?)`);
           for (const [m, set] of memberSets(after)) assert.ok(!set.has(x.path), `removed ${x.path}, which ${m} still keeps`);
         }
       });

@@ -30,7 +30,7 @@ import { trainEndSkip } from './save/onTrainEnd.ts';
 import { saveHook } from './save/saveHook.ts';
 import { exceptionSkip, skipCause } from './save/skip.ts';
 import { timeCheck } from './save/trainTimeInterval.ts';
-import { formatName, link, noteBump, remove, save, shouldRemove, versionedName } from './write.ts';
+import { fileExists, formatName, link, noteBump, remove, save, shouldRemove, versionedName } from './write.ts';
 import { resolveCheckpointDir, resolveTrainer } from './trainer.ts';
 
 // ---- preservation ------------------------------------------------------------------------------
@@ -68,6 +68,8 @@ class MemberVerdict implements Verdict {
 function release(h: Hook, released: KeepMember, previous: string, current: string, reason: Reason) {
   if (!shouldRemove(h, previous, current)) return;
   if (isComposed(h.c)) {
+    // two members can let go of the same file in one hook (latest-n moving on as top-k is displaced): remove it once
+    if (!fileExists(h, previous)) return;
     const still = keepers(verdicts(h), previous, released);
     if (still.length > 0) {
       h.notes.push({ kind: 'keptBy', path: previous, released, members: still });
