@@ -11,18 +11,15 @@
  */
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { build } from 'esbuild';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { EpochSeen, PageApi, PhaseReport, Decided } from './browser/train-page.ts';
+import { CHROMIUM, haveChromium, servePage, within as withinMs, type ServedPage } from './helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PAGE_SOURCE = join(root, 'test/browser/train-page.ts');
 // the page's constants (kept in step with train-page.ts, which this file cannot import at run time: it loads tfjs)
@@ -32,7 +29,7 @@ const TOP_K = 2;
 const INTERRUPT_AFTER = 2;
 
 const tmp = mkdtempSync(join(tmpdir(), 'ckpt-browser-'));
-let server: Server | null = null;
+let served: ServedPage | null = null;
 let browser: Browser | null = null;
 let context: BrowserContext | null = null;
 let origin = '';
@@ -44,42 +41,20 @@ function skipWithoutChromium(t: TestContext): boolean {
   return true;
 }
 
-/** A promise that rejects after `ms`, so no step can hang the run. */
-function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms; page errors: ${pageErrors.join(' | ') || 'none'}`)), ms)));
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
+const within = <T>(ms: number, what: string, p: Promise<T>) => withinMs(ms, what, p, pageErrors);
 
 before(async () => {
   if (!haveChromium) return;
-  const bundle = await build({ entryPoints: [PAGE_SOURCE], bundle: true, platform: 'browser', format: 'esm', target: 'es2022', outfile: join(tmp, 'page.js'), logLevel: 'silent' });
-  assert.deepEqual(bundle.errors, []);
-  writeFileSync(join(tmp, 'index.html'), '<!doctype html><meta charset="utf-8"><title>ckpt-policy tfjs</title><link rel="icon" href="data:,"><script type="module" src="/page.js"></script>\n');
-  const files: Record<string, [string, string]> = { '/': ['index.html', 'text/html'], '/page.js': ['page.js', 'text/javascript'] };
-  server = createServer((req, res) => {
-    const f = files[new URL(req.url ?? '/', 'http://x').pathname];
-    if (f === undefined) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': `${f[1]}; charset=utf-8`, 'cache-control': 'no-store' }).end(readFileSync(join(tmp, f[0])));
-  });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    timeout: 30_000,
-  });
+  served = await servePage(PAGE_SOURCE, 'ckpt-policy tfjs', tmp);
+  origin = served.origin;
+  browser = served.browser;
   // one context for the whole file: IndexedDB lives as long as it, across reloads
   context = await browser.newContext();
 });
 
 after(async () => {
   await context?.close().catch(() => undefined);
-  await browser?.close().catch(() => undefined);
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await served?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -261,8 +261,8 @@ export async function withRunProgress<T>(enabled: boolean, run: (progress: (done
   }
 }
 
-async function executeSweep(policies: Policy[], runs: RunInput[], notes: string[], o: CommonOptions, compare: boolean): Promise<number> {
-  const cwd = resolve(o.cwd ?? process.cwd());
+/** The options every run needs checked before simulating: the working folder, --ckpt-size, a writable --html. */
+function checkedCommon(o: CommonOptions): { cwd: string; size: number | null } {
   let size: number | null = null;
   if (o.ckptSize !== undefined) {
     const s = parseSize(o.ckptSize);
@@ -273,6 +273,11 @@ async function executeSweep(policies: Policy[], runs: RunInput[], notes: string[
     const problem = htmlTargetProblem(o.html);
     if (problem !== null) throw new UsageError(`--html: ${problem}`);
   }
+  return { cwd: resolve(o.cwd ?? process.cwd()), size };
+}
+
+async function executeSweep(policies: Policy[], runs: RunInput[], notes: string[], o: CommonOptions, compare: boolean): Promise<number> {
+  const { cwd, size } = checkedCommon(o);
   const jobs = jobsOf(o);
   const list = (t: string | undefined) => (t === undefined ? undefined : t.split(',').map((x) => x.trim()).filter(Boolean));
   const settings = {
@@ -315,17 +320,7 @@ async function executeAny(policies: Policy[], logArgs: readonly string[], o: Com
 }
 
 async function execute(policies: Policy[], log: string, o: CommonOptions, compare: boolean): Promise<number> {
-  const cwd = resolve(o.cwd ?? process.cwd());
-  let size: number | null = null;
-  if (o.ckptSize !== undefined) {
-    const s = parseSize(o.ckptSize);
-    if (typeof s !== 'number') throw new UsageError(`--ckpt-size: ${s.error}`);
-    size = s;
-  }
-  if (o.html !== undefined) {
-    const problem = htmlTargetProblem(o.html);
-    if (problem !== null) throw new UsageError(`--html: ${problem}`);
-  }
+  const { cwd, size } = checkedCommon(o);
   const metric = metricChoice(o.metric);
   const logs = logsOf(log, o.resumedLog);
   const run = runFacts(o);
