@@ -2,13 +2,14 @@
  * A checkpoint policy from JSON or YAML text (Lightning's ModelCheckpoint argument names, snake_case
  * or camelCase), a file, or inline text, plus `--set key=value` overrides. Every problem is
  * reported together, each with the file, line and column of the key it is about. A `dialect:` key
- * says whose options they are (src/dialectOptions.ts); the commands run Lightning policies.
+ * says whose options they are (src/dialectOptions.ts); `simulate` and `compare` run every dialect
+ * (parseAnyPolicyText, readAnyPolicyArg), `recommend` Lightning policies only.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeConfig, type PolicyConfig } from './core/config.ts';
-import { DIALECTS, dialectIssues, isDialect } from './dialectOptions.ts';
+import { DIALECTS, dialectIssues, isDialect, type Dialect } from './dialectOptions.ts';
 import { parseStructured, type StructuredText, type TextIssue } from './sources/structuredText.ts';
 import { notTextProblem } from './sources/text.ts';
 
@@ -19,6 +20,13 @@ export interface Policy {
   /** where it came from (a path, or "inline") */
   readonly source: string;
 }
+
+/** A policy of any dialect: Lightning's decoded config, or another framework's options as checked in its words. */
+export type AnyPolicy =
+  | (Policy & { readonly dialect: 'lightning' })
+  | { readonly dialect: Exclude<Dialect, 'lightning'>; readonly name: string; readonly options: Readonly<Record<string, unknown>>; readonly source: string };
+
+type Decoded = { name: string | null; config: PolicyConfig } | { name: string | null; dialect: Exclude<Dialect, 'lightning'>; options: Record<string, unknown> };
 
 /** `key=value` with the value read as a YAML scalar (`3`, `true`, `null`, `'link'`); anything else stays text. */
 export function parseOverride(text: string): E.Either<TextIssue, readonly [string, unknown]> {
@@ -33,7 +41,7 @@ export function parseOverride(text: string): E.Either<TextIssue, readonly [strin
 }
 
 /** Decodes a policy object, mapping each issue to the place its key is written. */
-function decodePolicy(value: unknown, doc: StructuredText | null, source: string, overrides: readonly (readonly [string, unknown])[], overrideText: readonly string[]): E.Either<TextIssue[], { name: string | null; config: PolicyConfig }> {
+function decodePolicy(value: unknown, doc: StructuredText | null, source: string, overrides: readonly (readonly [string, unknown])[], overrideText: readonly string[], dialects: boolean): E.Either<TextIssue[], Decoded> {
   if (value !== null && value !== undefined && (typeof value !== 'object' || Array.isArray(value))) {
     return E.left([{ source, position: doc?.positionOf([]) ?? null, field: null, message: 'expected a mapping of ModelCheckpoint options (monitor, save_top_k, ...)' }]);
   }
@@ -52,6 +60,7 @@ function decodePolicy(value: unknown, doc: StructuredText | null, source: string
     if (dialect !== 'lightning') {
       for (const [k, v] of overrides) obj[k] = v;
       const issues = dialectIssues(dialect, obj).map((i) => ({ source, position: (i.field && doc?.positionOf([i.field])) || at, field: i.field, message: i.message }));
+      if (dialects) return issues.length ? E.left(issues) : E.right({ name, dialect, options: obj });
       // valid or not, say so in the framework's words, then that the commands do not run it yet
       return E.left([
         ...issues,
@@ -59,7 +68,7 @@ function decodePolicy(value: unknown, doc: StructuredText | null, source: string
           source,
           position: at,
           field: 'dialect',
-          message: `${issues.length === 0 ? `valid ${dialect} options, but ` : ''}this command runs Lightning policies only (dialect: lightning); ${dialect} policies are not supported here yet: use the ${dialect} dialect from TypeScript (ckpt-policy/${dialect}, docs/${dialect}.md)`,
+          message: `${issues.length === 0 ? `valid ${dialect} options, but ` : ''}this command runs Lightning policies only (dialect: lightning); ${dialect} policies are not supported here yet: ckpt simulate and ckpt compare replay them, or use the ${dialect} dialect from TypeScript (ckpt-policy/${dialect}, docs/${dialect}.md)`,
         },
       ]);
     }
@@ -90,8 +99,20 @@ function sameOption(a: string, b: string): boolean {
   return a === b || camel(a) === camel(b) || a.toLowerCase() === b.toLowerCase();
 }
 
-/** A policy from JSON/YAML text, with `--set` overrides applied on top. */
+/** A Lightning policy from JSON/YAML text, with `--set` overrides applied on top (another dialect is refused, in its words). */
 export function parsePolicyText(text: string, source: string, sets: readonly string[] = []): E.Either<TextIssue[], Policy> {
+  const r = parseText(text, source, sets, false);
+  if (E.isLeft(r)) return r;
+  if (r.right.dialect !== 'lightning') throw new Error('unreachable: dialects are refused above');
+  return E.right({ name: r.right.name, config: r.right.config, source: r.right.source });
+}
+
+/** A policy of any dialect from JSON/YAML text, with `--set` overrides applied on top. */
+export function parseAnyPolicyText(text: string, source: string, sets: readonly string[] = []): E.Either<TextIssue[], AnyPolicy> {
+  return parseText(text, source, sets, true);
+}
+
+function parseText(text: string, source: string, sets: readonly string[], dialects: boolean): E.Either<TextIssue[], AnyPolicy> {
   const overrides: (readonly [string, unknown])[] = [];
   const issues: TextIssue[] = [];
   for (const s of sets) {
@@ -103,14 +124,24 @@ export function parsePolicyText(text: string, source: string, sets: readonly str
   if (parsed && !parsed.ok) return E.left([...parsed.issues, ...issues]);
   if (issues.length > 0) return E.left(issues);
   const doc = parsed && parsed.ok ? parsed.doc : null;
-  const r = decodePolicy(doc?.value ?? null, doc, source, overrides, sets);
+  const r = decodePolicy(doc?.value ?? null, doc, source, overrides, sets, dialects);
   if (E.isLeft(r)) return r;
   const fallback = source === 'inline' || source.startsWith('--') ? 'policy' : basename(source, extname(source));
-  return E.right({ name: r.right.name ?? fallback, config: r.right.config, source });
+  const name = r.right.name ?? fallback;
+  return E.right('config' in r.right ? { dialect: 'lightning', name, config: r.right.config, source } : { dialect: r.right.dialect, name, options: r.right.options, source });
 }
 
-/** A policy argument: a file path if one exists, else inline JSON/YAML (`'{monitor: val_loss, save_top_k: 3}'`). */
+/** A Lightning policy argument: a file path if one exists, else inline JSON/YAML (`'{monitor: val_loss, save_top_k: 3}'`). */
 export function readPolicyArg(arg: string, sets: readonly string[] = []): E.Either<TextIssue[], Policy> {
+  return readArg(arg, sets, parsePolicyText);
+}
+
+/** A policy argument of any dialect (`dialect: keras` and so on). */
+export function readAnyPolicyArg(arg: string, sets: readonly string[] = []): E.Either<TextIssue[], AnyPolicy> {
+  return readArg(arg, sets, parseAnyPolicyText);
+}
+
+function readArg<P>(arg: string, sets: readonly string[], parse: (text: string, source: string, sets: readonly string[]) => E.Either<TextIssue[], P>): E.Either<TextIssue[], P> {
   let isFile = false;
   try {
     isFile = statSync(arg).isFile();
@@ -126,10 +157,10 @@ export function readPolicyArg(arg: string, sets: readonly string[] = []): E.Eith
     }
     const notText = notTextProblem(bytes, 'JSON or YAML');
     if (notText !== null) return E.left([{ source: arg, position: null, field: null, message: `${notText}; expected a policy file of ModelCheckpoint options` }]);
-    return parsePolicyText(bytes.toString('utf8'), arg, sets);
+    return parse(bytes.toString('utf8'), arg, sets);
   }
   if (!/[{:]/.test(arg)) {
     return E.left([{ source: arg, position: null, field: null, message: 'no such policy file (inline policies are JSON or YAML mappings, like \'{monitor: val_loss, save_top_k: 3}\')' }]);
   }
-  return parsePolicyText(arg, 'inline', sets);
+  return parse(arg, 'inline', sets);
 }

@@ -13,7 +13,17 @@ import { didYouMean } from '../core/didYouMean.ts';
 import { SourceError } from '../sources/records.ts';
 import { issueText, type TextIssue } from '../sources/structuredText.ts';
 import { readTrainerFile } from '../sources/text.ts';
-import { parsePolicyText, readPolicyArg, type Policy } from '../policyFile.ts';
+import { parseAnyPolicyText, readAnyPolicyArg, type AnyPolicy, type Policy } from '../policyFile.ts';
+import { rel } from '../simulate/figures.ts';
+import { detectLog, runDialect, sourceName, type AdapterOutput, type DialectPolicy, type LogSource } from '../simulate/dialects/index.ts';
+import { FRAMEWORK, lightningReport, type Report, type ReportFit, type ReportPolicy } from '../simulate/dialects/result.ts';
+import { KerasLogError } from '../dialects/keras/log.ts';
+import { KerasOptionsError } from '../dialects/keras/options.ts';
+import { StepLogError } from '../dialects/orbax/stepLogs.ts';
+import { OrbaxSimulationError } from '../dialects/orbax/simulate.ts';
+import { TrainerStateError } from '../dialects/transformers/trainerState.ts';
+import { UnreadableLog } from '../simulate/dialects/context.ts';
+import { TrainerArgsError } from '../simulate/dialects/transformers.ts';
 import { simulate, type MetricChoice, type SimulationResult } from '../simulate/run.ts';
 import { parseSize } from '../simulate/size.ts';
 import { renderHtml } from '../report/html.ts';
@@ -312,16 +322,97 @@ async function executeSweep(policies: Policy[], runs: RunInput[], notes: string[
   return EXIT_FRAMEWORK_RAISED;
 }
 
-/** One run in full (every decision), or several as summary rows. */
-async function executeAny(policies: Policy[], logArgs: readonly string[], o: CommonOptions, compare: boolean): Promise<number> {
-  const { runs, several, notes } = await runsFrom(logArgs, o);
-  if (several) return executeSweep(policies, runs, notes, o, compare);
-  return execute(policies, logArgs[0]!, o, compare);
+/** One run in full (every decision), or several as summary rows (Lightning policies only). */
+async function executeAny(all: AnyPolicy[], logArgs: readonly string[], o: CommonOptions, compare: boolean): Promise<number> {
+  const dialects = all.filter((p): p is Extract<AnyPolicy, { dialect: DialectPolicy['dialect'] }> => p.dialect !== 'lightning');
+  const policies: Policy[] = all.flatMap((p) => (p.dialect === 'lightning' ? [{ name: p.name, config: p.config, source: p.source }] : []));
+  if (dialects.length === 0) {
+    const { runs, several, notes } = await runsFrom(logArgs, o);
+    if (several) return executeSweep(policies, runs, notes, o, compare);
+    return execute(all, logArgs[0]!, null, o, compare);
+  }
+  const named = dialects.map((p) => `${p.name} (dialect: ${p.dialect})`).join(', ');
+  if (logArgs.length > 1) throw new UsageError(`${named}: Keras, Orbax and Trainer policies are replayed on one log at a time; got ${logArgs.length} logs`);
+  if (o.resumedLog.length > 0) throw new UsageError(`--resumed-log: ${named} read one log; a resumed run's later fits are for Lightning policies only`);
+  const source = await detectLog(logArgs[0]!);
+  if (source._tag === 'LightningLog') {
+    const { several } = await runsFrom(logArgs, o);
+    if (several) throw new UsageError(`${named}: ${logArgs[0]} holds several runs; Keras, Orbax and Trainer policies are replayed on one run's log (give one version folder or file)`);
+  } else if (policies.length > 0) {
+    throw new UsageError(`${policies.map((p) => p.name).join(', ')} (dialect: lightning): ${logArgs[0]} is a ${sourceName(source)}, which Lightning policies cannot be replayed on; Lightning reads metrics.csv (CSVLogger), events.out.tfevents.* files or folders (TensorBoardLogger) and .jsonl loop events`);
+  }
+  return execute(all, logArgs[0]!, source, o, compare);
 }
 
-async function execute(policies: Policy[], log: string, o: CommonOptions, compare: boolean): Promise<number> {
+/** A dialect's reader or options error, as a usage error naming the file, the field and what is wrong. */
+function dialectError(e: unknown): never {
+  if (e instanceof UnreadableLog || e instanceof KerasLogError || e instanceof StepLogError || e instanceof TrainerStateError || e instanceof OrbaxSimulationError || e instanceof KerasOptionsError || e instanceof TrainerArgsError || e instanceof SourceError) throw new UsageError(e.message);
+  throw e;
+}
+
+/**
+ * Every policy on one log: Lightning's through the simulator (src/simulate/run.ts), the others
+ * through their dialect's adapter (src/simulate/dialects/), in one report in the order given.
+ */
+async function execute(all: readonly AnyPolicy[], log: string, source: LogSource | null, o: CommonOptions, compare: boolean): Promise<number> {
   const { cwd, size } = checkedCommon(o);
   const metric = metricChoice(o.metric);
+  const lightning = all.flatMap((p) => (p.dialect === 'lightning' ? [p] : []));
+  const lightningResult = lightning.length > 0 ? await executeLightning(lightning, log, o, cwd, size, metric) : null;
+  const outputs = new Map<number, AdapterOutput>();
+  if (source !== null) {
+    const list = (t: string | undefined) => (t === undefined ? undefined : t.split(',').map((x) => x.trim()).filter(Boolean));
+    const nb = o.numTrainingBatches === undefined ? null : Number(o.numTrainingBatches);
+    if (nb !== null && !(Number.isInteger(nb) && nb > 0)) throw new UsageError(`--num-training-batches: expected a whole number of batches, at least 1, got ${JSON.stringify(o.numTrainingBatches)}`);
+    const ctx = { source, metric, ckptSize: size, roles: { valMetrics: list(o.valMetrics), testMetrics: list(o.testMetrics) }, numTrainingBatches: nb };
+    for (const [i, p] of all.entries()) {
+      if (p.dialect === 'lightning') continue;
+      try {
+        outputs.set(i, await runDialect(p, ctx));
+      } catch (e) {
+        dialectError(e);
+      }
+    }
+  }
+  const fits: ReportFit[] = lightningResult ? [...lightningResult.fits] : [];
+  const series = new Map(lightningResult?.series ?? []);
+  for (const out of outputs.values()) {
+    const fit = { ...out.fit, log: rel(resolve(out.fit.log), cwd) };
+    if (!fits.some((f) => f.log === fit.log && f.kind === fit.kind)) fits.push(fit);
+    if (out.series && !series.has(out.series.metric)) series.set(out.series.metric, out.series.points);
+  }
+  let li = 0;
+  const lightningPolicies = lightningResult ? lightningReport(lightningResult).policies : [];
+  const policies: ReportPolicy[] = all.map((p, i) => (p.dialect === 'lightning' ? lightningPolicies[li++]! : outputs.get(i)!.result));
+  const result: Report = {
+    cwd,
+    fits,
+    notes: lightningResult?.notes ?? [],
+    skipped: lightningResult?.skipped ?? { count: 0, examples: [] },
+    ckptSize: size,
+    policies,
+    series,
+  };
+  // on a terminal, tables fit its width; piped or redirected, every cell stays on one line
+  const layout = process.stdout.isTTY && process.stdout.columns > 0 ? { width: process.stdout.columns } : {};
+  process.stdout.write(o.format === 'json' ? renderJson(result) : compare ? renderCompareTable(result, layout) : renderSimulateTable(result, layout));
+  if (o.html !== undefined) {
+    const page = await renderHtml(result, compare ? 'Checkpoint policies compared' : `Checkpoint policy simulation: ${all[0]!.name}`);
+    try {
+      writeFileSync(o.html, page);
+    } catch (e) {
+      // checked above, but the folder can change while the simulation runs
+      throw new UsageError(`--html: cannot write ${o.html}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    process.stderr.write(`wrote ${o.html}\n`);
+  }
+  const raised = result.policies.filter((p) => p.errors.length > 0);
+  if (raised.length === 0) return 0;
+  process.stderr.write(`ckpt: ${raised.map((p) => `${p.name}: ${FRAMEWORK[p.dialect]} would raise ${p.errors[0]!.errorType}`).join('; ')} (exit code ${EXIT_FRAMEWORK_RAISED})\n`);
+  return EXIT_FRAMEWORK_RAISED;
+}
+
+async function executeLightning(policies: readonly Policy[], log: string, o: CommonOptions, cwd: string, size: number | null, metric: MetricChoice | null): Promise<SimulationResult> {
   const logs = logsOf(log, o.resumedLog);
   const run = runFacts(o);
   const list = (t: string | undefined) => (t === undefined ? undefined : t.split(',').map((x) => x.trim()).filter(Boolean));
@@ -346,23 +437,7 @@ async function execute(policies: Policy[], log: string, o: CommonOptions, compar
     throw e;
   }
   if (metric !== null) await checkMetricLogged(metric, result, logs, o.skipBad ?? false);
-  // on a terminal, tables fit its width; piped or redirected, every cell stays on one line
-  const layout = process.stdout.isTTY && process.stdout.columns > 0 ? { width: process.stdout.columns } : {};
-  process.stdout.write(o.format === 'json' ? renderJson(result) : compare ? renderCompareTable(result, layout) : renderSimulateTable(result, layout));
-  if (o.html !== undefined) {
-    const page = await renderHtml(result, compare ? 'Checkpoint policies compared' : `Checkpoint policy simulation: ${policies[0]!.name}`);
-    try {
-      writeFileSync(o.html, page);
-    } catch (e) {
-      // checked above, but the folder can change while the simulation runs
-      throw new UsageError(`--html: cannot write ${o.html}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    process.stderr.write(`wrote ${o.html}\n`);
-  }
-  const raised = result.policies.filter((p) => p.errors.length > 0);
-  if (raised.length === 0) return 0;
-  process.stderr.write(`ckpt: ${raised.map((p) => `${p.name}: Lightning would raise ${p.errors[0]!.errorType}`).join('; ')} (exit code ${EXIT_FRAMEWORK_RAISED})\n`);
-  return EXIT_FRAMEWORK_RAISED;
+  return result;
 }
 
 /** A word as it is typed in a POSIX shell, for commands the messages suggest. */
@@ -387,7 +462,7 @@ export function registerSimulate(program: Command): void {
       .option('--policy <file|inline>', 'the policy: a JSON/YAML file or inline text with ModelCheckpoint option names (default: Lightning\'s defaults)'),
   ).action(async (logs: string[], o: CommonOptions & { policy?: string }) => {
     try {
-      const p = o.policy === undefined ? parsePolicyText('', 'inline', o.set) : readPolicyArg(o.policy, o.set);
+      const p = o.policy === undefined ? parseAnyPolicyText('', 'inline', o.set) : readAnyPolicyArg(o.policy, o.set);
       if (E.isLeft(p)) throw issuesError(p.left);
       process.exitCode = await executeAny([p.right], logs, o, false);
     } catch (e) {
@@ -410,10 +485,10 @@ export function registerSimulate(program: Command): void {
         );
       }
       const log = args[args.length - 1]!;
-      const policies: Policy[] = [];
+      const policies: AnyPolicy[] = [];
       const issues: TextIssue[] = [];
       for (const a of args.slice(0, -1)) {
-        const p = readPolicyArg(a, o.set);
+        const p = readAnyPolicyArg(a, o.set);
         if (E.isLeft(p)) issues.push(...p.left);
         else policies.push(p.right);
       }

@@ -7,7 +7,7 @@
  */
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import type { SimulationResult } from '../simulate/run.ts';
+import { toReport, type ReportInput } from '../simulate/dialects/result.ts';
 import { COLORS, METRIC_COLORS } from './colors.ts';
 
 export { COLORS } from './colors.ts';
@@ -35,13 +35,14 @@ function thin<T>(xs: T[], max: number): T[] {
 const finite = (x: number | null | undefined): number | null => (x === null || x === undefined || !Number.isFinite(x) ? null : x);
 
 /** The vega-lite spec of the chart for a simulation. */
-export function chartSpec(r: SimulationResult, width = 880): vl.TopLevelSpec {
+export function chartSpec(input: ReportInput, width = 880): vl.TopLevelSpec {
+  const r = toReport(input);
   const markers: Marker[] = [];
   /** kept files on the curve of the metric their policy is measured on */
   const keptOn = new Map<string, Marker[]>();
   r.policies.forEach((p, lane) => {
     const events: Marker[] = [];
-    for (const s of p.saves) events.push({ policy: p.name, lane, step: s.step, epoch: s.epoch, action: s.kind === 'link' ? 'link' : 'save', path: s.path, value: finite(s.metricValue) });
+    for (const s of p.saves) events.push({ policy: p.name, lane, step: s.step, epoch: s.epoch, action: 'kind' in s && s.kind === 'link' ? 'link' : 'save', path: s.path, value: finite(s.metricValue) });
     for (const x of p.removals) events.push({ policy: p.name, lane, step: x.step, epoch: x.epoch, action: 'remove', path: x.path, value: null });
     markers.push(...thin(events, MAX_MARKERS));
     const metric = p.bestObserved?.metric ?? p.metric?.name ?? null;
@@ -120,7 +121,7 @@ export function chartSpec(r: SimulationResult, width = 880): vl.TopLevelSpec {
 }
 
 /** Renders the chart as a standalone SVG document (no browser, no canvas). */
-export async function renderChartSvg(r: SimulationResult, width?: number): Promise<string> {
+export async function renderChartSvg(r: ReportInput, width?: number): Promise<string> {
   // vega-lite reports spec warnings on the console; the chart is built here, so they are kept quiet
   const compiled = vl.compile(chartSpec(r, width), { logger: vega.logger(vega.None) }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });

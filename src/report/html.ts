@@ -3,26 +3,26 @@
  * the chart, the figures side by side, the files each policy keeps, what the log could not
  * determine, and every decision.
  */
-import { explainReason } from '../core/explain.ts';
 import { formatBytes } from '../simulate/size.ts';
-import type { PolicyResult, SimulationResult } from '../simulate/run.ts';
+import { headingOf, toReport, type Report, type ReportInput, type ReportPolicy } from '../simulate/dialects/result.ts';
+import { NOTE_KINDS } from '../core/notes.ts';
 import { loadPeer } from '../peer.ts';
 import { COLORS } from './colors.ts';
-import { figureRows, num } from './table.ts';
+import { decisionRows, figureRows, num, raisedText } from './table.ts';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** Decision rows shown per policy at most; the JSON output has them all. */
 const MAX_ROWS = 2000;
 
-function figuresTable(r: SimulationResult): string {
+function figuresTable(r: Report): string {
   const rows = r.policies.map((p) => figureRows(p));
-  const head = `<tr><th></th>${r.policies.map((p) => `<th>${esc(p.name)}</th>`).join('')}</tr>`;
+  const head = `<tr><th></th>${r.policies.map((p) => `<th>${esc(headingOf(p))}</th>`).join('')}</tr>`;
   const body = rows[0]!.map((_, i) => `<tr><th>${esc(rows[0]![i]![0])}</th>${rows.map((x) => `<td>${esc(x[i]?.[1] ?? '')}</td>`).join('')}</tr>`).join('\n');
   return `<table class="figures">${head}\n${body}</table>`;
 }
 
-function keptList(p: PolicyResult): string {
+function keptList(p: ReportPolicy): string {
   if (p.kept.length === 0) return '<p>No files kept.</p>';
   const rows = p.kept
     .map((k) => `<tr${p.best?.path === k.path ? ' class="best"' : ''}><td><code>${esc(k.path)}</code>${k.type === 'symlink' ? ` &rarr; <code>${esc(k.target ?? '')}</code>` : ''}${p.best?.path === k.path ? ' <span class="tag">best</span>' : ''}</td><td>${esc(num(k.score))}</td><td>${k.epoch}</td><td>${k.step}</td></tr>`)
@@ -30,7 +30,7 @@ function keptList(p: PolicyResult): string {
   return `<table class="kept"><tr><th>kept file</th><th>score</th><th>epoch</th><th>step</th></tr>\n${rows}</table>`;
 }
 
-function undetermined(p: PolicyResult): string {
+function undetermined(p: ReportPolicy): string {
   if (p.undetermined.length === 0) return '<p class="ok">Every decision is determined by the log.</p>';
   const items = p.undetermined
     .slice(0, 200)
@@ -39,25 +39,44 @@ function undetermined(p: PolicyResult): string {
   return `<p class="warn">${p.undetermined.length} decision${p.undetermined.length === 1 ? '' : 's'} the log cannot determine:</p><ul>${items}</ul>${p.undetermined.length > 200 ? `<p>... and ${p.undetermined.length - 200} more (see --format json).</p>` : ''}`;
 }
 
-function decisions(p: PolicyResult): string {
-  const all = [
-    ...p.saves.map((s) => ({ seq: s.seq, epoch: s.epoch, step: s.step, action: s.kind === 'link' ? 'link' : 'save', path: s.kind === 'link' ? `${s.path} -> ${s.target}` : s.path, why: explainReason(s.reason) })),
-    ...p.removals.map((x) => ({ seq: x.seq, epoch: x.epoch, step: x.step, action: 'remove', path: x.path, why: explainReason(x.reason) })),
-  ].sort((a, b) => a.seq - b.seq);
+/** How a dialect policy's log was mapped onto its framework's loop. */
+function mapping(p: ReportPolicy): string {
+  if (p.dialect === 'lightning' || p.mapping.length === 0) return '';
+  return `<p>How the log was read for this framework:</p><ul class="mapping">${p.mapping.map((m) => `<li>${esc(m)}</li>`).join('')}</ul>`;
+}
+
+/** The reducer's notes (Lightning policies): what it decided not to do, counted by kind, and the nearest misses. */
+function notes(p: ReportPolicy): string {
+  if (p.dialect !== 'lightning' || p.notes === undefined) return '';
+  const n = p.notes;
+  const counts = NOTE_KINDS.filter((k) => (n.counts[k] ?? 0) > 0).map((k) => `<tr><td><code>${k}</code></td><td>${n.counts[k]}</td></tr>`).join('');
+  if (counts === '') return '';
+  const rej = n.nearestRejections
+    .map((x) => `<tr><td>${x.epoch}</td><td>${x.step}</td><td>${esc(x.monitor)} = ${esc(num(x.score))}</td><td>${esc(num(x.kthValue))} (<code>${esc(x.kthPath)}</code>)</td><td>${x.k}</td><td>${esc(num(x.margin))}</td></tr>`)
+    .join('\n');
+  const def = n.deferrals.map((d) => `<li>epoch ${d.epoch}, step ${d.step}: the ${esc(d.trigger)} save waits for the validation end (${d.cause === 'monitorMissing' ? `${esc(d.monitor)} not logged yet` : 'validation runs next'})</li>`).join('');
+  return `<details class="notes"><summary>the reducer's notes: what it checked and did not do</summary><table class="note-counts"><tr><th>note</th><th>count</th></tr>${counts}</table>${
+    rej ? `<p>Top-k rejections nearest to being kept:</p><table class="rejections"><tr><th>epoch</th><th>step</th><th>score</th><th>k-th kept value (file)</th><th>k</th><th>margin</th></tr>\n${rej}</table>` : ''
+  }${def ? `<p>Deferred saves (first ${n.deferrals.length}):</p><ul>${def}</ul>` : ''}</details>`;
+}
+
+function decisions(p: ReportPolicy): string {
+  const all = decisionRows(p);
   const shown = all.slice(0, MAX_ROWS);
   const rows = shown.map((d) => `<tr class="${d.action}"><td>${d.epoch}</td><td>${d.step}</td><td>${d.action}</td><td><code>${esc(d.path)}</code></td><td>${esc(d.why)}</td></tr>`).join('\n');
   return `<details><summary>${all.length} decision${all.length === 1 ? '' : 's'} (saves, links, removals)</summary><table class="decisions"><tr><th>epoch</th><th>step</th><th>action</th><th>path</th><th>why</th></tr>\n${rows}</table>${all.length > MAX_ROWS ? `<p>... ${all.length - MAX_ROWS} more in --format json.</p>` : ''}</details>`;
 }
 
-export async function renderHtml(r: SimulationResult, title = 'Checkpoint policy simulation'): Promise<string> {
+export async function renderHtml(input: ReportInput, title = 'Checkpoint policy simulation'): Promise<string> {
+  const r = toReport(input);
   // vega is an optional peer: loaded only when a report is drawn
   const { renderChartSvg } = await loadPeer(() => import('./chart.ts'), ['vega@6', 'vega-lite@6'], 'the HTML report');
   const svg = await renderChartSvg(r);
   const logs = r.fits.map((f) => `<li><code>${esc(f.log)}</code> (${f.kind}, ${f.records} records)</li>`).join('');
-  const notes = r.notes.length ? `<h2>Notes</h2><ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
+  const runNotes = r.notes.length ? `<h2>Notes</h2><ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
   const size = r.ckptSize === null ? 'not given (use --ckpt-size)' : formatBytes(r.ckptSize);
   const policies = r.policies
-    .map((p) => `<section class="policy"><h3>${esc(p.name)}</h3>${keptList(p)}${undetermined(p)}${p.errors.map((e) => `<p class="err">Lightning would raise ${esc(e.errorType)} at epoch ${e.epoch}, step ${e.step}: ${esc(e.message)}</p>`).join('')}${decisions(p)}</section>`)
+    .map((p) => `<section class="policy"><h3>${esc(headingOf(p))}</h3>${mapping(p)}${keptList(p)}${undetermined(p)}${p.errors.map((e) => `<p class="err">${esc(raisedText(p, e))}</p>`).join('')}${notes(p)}${decisions(p)}</section>`)
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
@@ -78,7 +97,7 @@ tr.save td:nth-child(3) { color: ${COLORS.save}; } tr.remove td:nth-child(3) { c
 ${figuresTable(r)}
 <h2>Policies</h2>
 ${policies}
-${notes}
+${runNotes}
 </body></html>
 `;
 }

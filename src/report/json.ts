@@ -4,7 +4,8 @@
  */
 import { OPTION_NAMES, PolicyConfigCodec } from '../core/config.ts';
 import { explainReason } from '../core/explain.ts';
-import type { PolicyResult, SimulationResult } from '../simulate/run.ts';
+import type { PolicyResult } from '../simulate/run.ts';
+import { toReport, type ReportInput, type ReportPolicy } from '../simulate/dialects/result.ts';
 
 /** A JSON-safe number. */
 export function jnum(x: number | null | undefined): number | string | null {
@@ -29,25 +30,9 @@ const DEFAULT_ENCODED: Record<string, unknown> = (() => {
   return d._tag === 'Right' ? PolicyConfigCodec.encode(d.right) : {};
 })();
 
-function policyJson(p: PolicyResult) {
+/** The figures every dialect has, under the same keys. */
+function figuresJson(p: ReportPolicy) {
   return {
-    name: p.name,
-    options: policyOptions(p),
-    metric: p.metric,
-    saves: p.saves.map((s) => ({
-      fit: s.fit,
-      epoch: s.epoch,
-      step: s.step,
-      path: s.path,
-      ...(s.kind === 'link' ? { link: true, target: s.target } : {}),
-      rule: s.reason.rule,
-      ...('trigger' in s.reason ? { trigger: s.reason.trigger } : {}),
-      score: jnum(s.score),
-      metricValue: jnum(s.metricValue),
-      reason: explainReason(s.reason),
-    })),
-    removals: p.removals.map((r) => ({ fit: r.fit, epoch: r.epoch, step: r.step, path: r.path, rule: r.reason.rule, reason: explainReason(r.reason) })),
-    kept: p.kept.map((k) => ({ path: k.path, type: k.type, ...(k.target ? { target: k.target } : {}), score: jnum(k.score), epoch: k.epoch, step: k.step })),
     best: p.best ? { path: p.best.path, score: jnum(p.best.score) } : null,
     last: p.lastPath,
     bestObserved: p.bestObserved ? { metric: p.bestObserved.metric, value: jnum(p.bestObserved.value), epoch: p.bestObserved.epoch, step: p.bestObserved.step, logStep: p.bestObserved.logStep } : null,
@@ -64,9 +49,49 @@ function policyJson(p: PolicyResult) {
   };
 }
 
+const keptJson = (p: ReportPolicy) => p.kept.map((k) => ({ path: k.path, type: k.type, ...(k.target ? { target: k.target } : {}), score: jnum(k.score), epoch: k.epoch, step: k.step }));
+
+function policyJson(p: ReportPolicy) {
+  if (p.dialect !== 'lightning') {
+    return {
+      name: p.name,
+      dialect: p.dialect,
+      options: p.options,
+      metric: p.metric,
+      mapping: p.mapping,
+      saves: p.saves.map((s) => ({ fit: s.fit, epoch: s.epoch, step: s.step, path: s.path, ...(s.overwrote ? { overwrote: true } : {}), score: jnum(s.score), metricValue: jnum(s.metricValue), reason: s.why })),
+      removals: p.removals.map((r) => ({ fit: r.fit, epoch: r.epoch, step: r.step, path: r.path, reason: r.why })),
+      kept: keptJson(p),
+      ...figuresJson(p),
+    };
+  }
+  return {
+    name: p.name,
+    dialect: p.dialect,
+    options: policyOptions(p),
+    metric: p.metric,
+    saves: p.saves.map((s) => ({
+      fit: s.fit,
+      epoch: s.epoch,
+      step: s.step,
+      path: s.path,
+      ...(s.kind === 'link' ? { link: true, target: s.target } : {}),
+      rule: s.reason.rule,
+      ...('trigger' in s.reason ? { trigger: s.reason.trigger } : {}),
+      score: jnum(s.score),
+      metricValue: jnum(s.metricValue),
+      reason: explainReason(s.reason),
+    })),
+    removals: p.removals.map((r) => ({ fit: r.fit, epoch: r.epoch, step: r.step, path: r.path, rule: r.reason.rule, reason: explainReason(r.reason) })),
+    kept: keptJson(p),
+    ...figuresJson(p),
+  };
+}
+
 export type ReportJson = ReturnType<typeof reportJson>;
 
-export function reportJson(r: SimulationResult) {
+export function reportJson(input: ReportInput) {
+  const r = toReport(input);
   return {
     fits: r.fits.map((f) => ({
       fit: f.fit,
@@ -94,6 +119,6 @@ export function reportJson(r: SimulationResult) {
   };
 }
 
-export function renderJson(r: SimulationResult): string {
+export function renderJson(r: ReportInput): string {
   return JSON.stringify(reportJson(r), null, 2) + '\n';
 }

@@ -6,7 +6,8 @@ import Table from 'cli-table3';
 import { explainReason } from '../core/explain.ts';
 import { simulatedLogLine } from '../audit/explain.ts';
 import { formatBytes } from '../simulate/size.ts';
-import type { PolicyResult, SimulationResult } from '../simulate/run.ts';
+import { FRAMEWORK, headingOf, toReport, toReportPolicy, type ReportInput, type ReportPolicy } from '../simulate/dialects/result.ts';
+import type { PolicyResult } from '../simulate/run.ts';
 
 const PLAIN = { head: [] as string[], border: [] as string[], compact: true };
 /** No rule between rows: one line per decision. */
@@ -121,13 +122,15 @@ function where(epoch: number | null, step: number | null): string {
 }
 
 /** The figures users compare, as label/value rows. */
-export function figureRows(p: PolicyResult): [string, string][] {
+export function figureRows(policy: ReportPolicy | PolicyResult): [string, string][] {
+  const p = toReportPolicy(policy);
   const bo = p.bestObserved;
   return [
     ['monitored metric', p.metric ? `${p.metric.name} (${p.metric.mode})` : '- (no monitor; give --metric)'],
     ['best observed', bo ? `${num(bo.value)} (${bo.metric}, epoch ${bo.epoch}, step ${bo.step}${bo.logStep !== bo.step ? `; logged at step ${bo.logStep}` : ''})` : '-'],
     ['best kept', p.bestKept ? `${num(p.bestKept.value)} (${p.bestKept.path})` : '-'],
     ['regret', num(p.regret)],
+    // Lightning's best_model_path; the Trainer's best_model_checkpoint, Orbax's best step; Keras tracks none
     ['best_model_path', p.best ? p.best.path : '-'],
     ['best_model_score', p.best ? num(p.best.score) : '-'],
     ['checkpoints written', `${p.checkpointsWritten}${p.linksWritten ? ` (+${p.linksWritten} links)` : ''}`],
@@ -140,34 +143,51 @@ export function figureRows(p: PolicyResult): [string, string][] {
   ];
 }
 
-function header(r: SimulationResult): string[] {
+function header(r: ReturnType<typeof toReport>): string[] {
   const out: string[] = [];
   for (const f of r.fits) {
     const facts = f.facts;
     const loop = facts
       ? `${facts.numTrainingBatches ?? '?'} batches/epoch, validation ${facts.valCheckInterval.kind === 'fraction' ? `every ${facts.valCheckInterval.value} epoch` : `every ${facts.valCheckInterval.value} batches`}${facts.checkValEveryNEpoch !== 1 ? `, every ${facts.checkValEveryNEpoch ?? 'n/a'} epochs` : ''}`
-      : 'events as recorded';
+      : f.kind === 'jsonl' ? 'events as recorded' : "read by the policy's dialect";
     out.push(`log${r.fits.length > 1 ? ` (fit ${f.fit})` : ''}: ${f.log} (${f.kind}, ${f.records} records; ${loop})`);
   }
   for (const n of r.notes) out.push(`note: ${n}`);
   return out;
 }
 
-function decisions(p: PolicyResult, layout: TableWidth): string {
-  const rows: { seq: number; row: string[] }[] = [];
-  for (const s of p.saves) rows.push({ seq: s.seq, row: [String(s.epoch), String(s.step), s.kind === 'link' ? 'link' : 'save', s.kind === 'link' ? `${s.path} -> ${s.target}` : s.path, explainReason(s.reason)] });
-  for (const r of p.removals) rows.push({ seq: r.seq, row: [String(r.epoch), String(r.step), 'remove', r.path, explainReason(r.reason)] });
-  rows.sort((a, b) => a.seq - b.seq);
+/** Every save, link and removal of a policy in order, with its reason in words. */
+export function decisionRows(p: ReportPolicy): { seq: number; epoch: number; step: number; action: 'save' | 'link' | 'remove'; path: string; why: string }[] {
+  const rows =
+    p.dialect === 'lightning'
+      ? [
+          ...p.saves.map((s) => ({ seq: s.seq, epoch: s.epoch, step: s.step, action: s.kind, path: s.kind === 'link' ? `${s.path} -> ${s.target}` : s.path, why: explainReason(s.reason) })),
+          ...p.removals.map((r) => ({ seq: r.seq, epoch: r.epoch, step: r.step, action: 'remove' as const, path: r.path, why: explainReason(r.reason) })),
+        ]
+      : [
+          ...p.saves.map((s) => ({ seq: s.seq, epoch: s.epoch, step: s.step, action: 'save' as const, path: s.path, why: s.why })),
+          ...p.removals.map((r) => ({ seq: r.seq, epoch: r.epoch, step: r.step, action: 'remove' as const, path: r.path, why: r.why })),
+        ];
+  return rows.sort((a, b) => a.seq - b.seq);
+}
+
+/** "Lightning would raise ...": the framework whose error it is. */
+export function raisedText(p: ReportPolicy, e: ReportPolicy['errors'][number]): string {
+  return `${FRAMEWORK[p.dialect]} would raise ${e.errorType} at ${where(e.epoch, e.step)}: ${e.message}`;
+}
+
+function decisions(p: ReportPolicy, layout: TableWidth): string {
+  const rows = decisionRows(p).map((d) => ({ seq: d.seq, row: [String(d.epoch), String(d.step), d.action, d.path, d.why] }));
   return rows.length ? grid(['epoch', 'step', 'action', 'path', 'why'], rows.map((r) => r.row), layout) : '(no checkpoint saved or removed)';
 }
 
-function keptTable(p: PolicyResult, layout: TableWidth): string {
+function keptTable(p: ReportPolicy, layout: TableWidth): string {
   if (p.kept.length === 0) return '(no files kept)';
   const rows = p.kept.map((k) => [`${k.path}${k.type === 'symlink' ? ` -> ${k.target}` : ''}${p.best?.path === k.path ? '  (best)' : ''}`, num(k.score), String(k.epoch), String(k.step)]);
   return grid(['kept', 'score', 'epoch', 'step'], rows, layout);
 }
 
-function undeterminedLines(p: PolicyResult, limit = 50): string[] {
+function undeterminedLines(p: ReportPolicy, limit = 50): string[] {
   if (p.undetermined.length === 0) return ['every decision is determined by the log'];
   const out = [`${p.undetermined.length} decision${p.undetermined.length === 1 ? '' : 's'} the log cannot determine:`];
   for (const u of p.undetermined.slice(0, limit)) out.push(`  - ${where(u.epoch, u.step) ? `${where(u.epoch, u.step)}: ` : ''}${u.decision}: ${u.reason}`);
@@ -175,29 +195,37 @@ function undeterminedLines(p: PolicyResult, limit = 50): string[] {
   return out;
 }
 
-export function renderSimulateTable(r: SimulationResult, layout: TableWidth = {}): string {
+function mappingLines(p: ReportPolicy): string[] {
+  return p.dialect === 'lightning' ? [] : p.mapping.map((m) => `mapping: ${m}`);
+}
+
+export function renderSimulateTable(input: ReportInput, layout: TableWidth = {}): string {
+  const r = toReport(input);
   const p = r.policies[0]!;
   const out = [...header(r), ''];
-  out.push(`policy: ${p.name}`);
+  out.push(`policy: ${headingOf(p)}`);
+  out.push(...mappingLines(p));
   out.push(decisions(p, layout), '');
   out.push(keptTable(p, layout), '');
   out.push(grid([], figureRows(p), layout), '');
   out.push(...undeterminedLines(p));
   // Lightning's warnings in the simulated run, not about the user's folders now
   for (const w of p.warnings) out.push(simulatedLogLine('warning', w));
-  for (const e of p.errors) out.push(`error: Lightning would raise ${e.errorType} at ${where(e.epoch, e.step)}: ${e.message}`);
+  for (const e of p.errors) out.push(`error: ${raisedText(p, e)}`);
   return out.join('\n') + '\n';
 }
 
-export function renderCompareTable(r: SimulationResult, layout: TableWidth = {}): string {
+export function renderCompareTable(input: ReportInput, layout: TableWidth = {}): string {
+  const r = toReport(input);
   const out = [...header(r), ''];
   const rows = r.policies.map((p) => figureRows(p));
   const lines = rows[0]!.map(([label], i) => [label, ...rows.map((x) => x[i]?.[1] ?? '')]);
-  out.push(grid(['', ...r.policies.map((p) => p.name)], lines, layout), '');
+  out.push(grid(['', ...r.policies.map(headingOf)], lines, layout), '');
   for (const p of r.policies) {
-    out.push(`${p.name}: kept ${p.kept.length ? p.kept.map((k) => k.path + (k.type === 'symlink' ? ` -> ${k.target}` : '')).join(', ') : 'nothing'}`);
+    out.push(`${headingOf(p)}: kept ${p.kept.length ? p.kept.map((k) => k.path + (k.type === 'symlink' ? ` -> ${k.target}` : '')).join(', ') : 'nothing'}`);
+    for (const m of mappingLines(p)) out.push(`  ${m}`);
     for (const l of undeterminedLines(p, 10)) out.push(`  ${l}`);
-    for (const e of p.errors) out.push(`  error: Lightning would raise ${e.errorType} at ${where(e.epoch, e.step)}: ${e.message}`);
+    for (const e of p.errors) out.push(`  error: ${raisedText(p, e)}`);
   }
   return out.join('\n') + '\n';
 }

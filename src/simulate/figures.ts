@@ -8,6 +8,7 @@ import { pyRelpath } from '../core/paths.ts';
 import type { LogRecord } from '../sources/records.ts';
 import type { KeptFile, MetricChoice, PolicyResult, PolicySpec } from './run.ts';
 import { BoundedSeries, type SeriesPoint } from './series.ts';
+import type { NoteSummary } from './noteTally.ts';
 import type { PolicyWorld, SaveRecord } from './world.ts';
 
 /** Best value of a metric and where: the exact name, or the `_epoch` / `_step` columns Lightning splits it into. */
@@ -119,8 +120,13 @@ export function result(w: PolicyWorld, spec: PolicySpec, metric: MetricChoice | 
     undetermined: w.undeterminedOverflow > 0 ? [...w.undetermined, { fit: w.fit, epoch: null, step: null, decision: `${w.undeterminedOverflow} more decisions`, reason: 'like the ones above (the list stops here to keep memory bounded)' }] : w.undetermined,
     errors: w.errors,
     warnings: [...w.warnings].map((m) => m.split(cwd + '/').join('')),
+    notes: relNotes(w.notes.summary(), cwd),
     ...(keepEffects && w.effects ? { effects: w.effects } : {}),
   };
+}
+
+function relNotes(n: NoteSummary, cwd: string): NoteSummary {
+  return { ...n, nearestRejections: n.nearestRejections.map((x) => ({ ...x, kthPath: rel(x.kthPath, cwd) })) };
 }
 
 function relReason<R extends SaveRecord['reason']>(r: R, cwd: string): R {

@@ -14,6 +14,7 @@ import { LoopReconstructor, type FitStart, type ResolvedFacts, type ResumeCandid
 import type { BadInputPolicy, SourceError } from '../sources/records.ts';
 import { metricRoles, type RoleOptions } from '../sources/roles.ts';
 import type { SeriesPoint } from './series.ts';
+import type { NoteSummary } from './noteTally.ts';
 import { Observed, observeEvent, observeRecord, rel, result } from './figures.ts';
 import { PolicyWorld, type RemovalRecord, type SaveRecord, type SavedFile, type Undetermined } from './world.ts';
 
@@ -81,6 +82,8 @@ export interface PolicyResult {
   readonly undetermined: readonly Undetermined[];
   readonly errors: readonly { fit: number; epoch: number; step: number; errorType: string; message: string }[];
   readonly warnings: readonly string[];
+  /** the reducer's notes: counts by kind, the nearest top-k rejections, the first deferrals */
+  readonly notes?: NoteSummary;
   /** the final reducer state's effects (kept only with keepEffects) */
   readonly effects?: readonly unknown[];
 }

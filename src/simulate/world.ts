@@ -13,6 +13,7 @@ import type { Note } from '../core/notes.ts';
 import { init, reduce } from '../core/reduce.ts';
 import { lightningStateDict, type PolicyState } from '../core/state.ts';
 import type { UnknownValue } from '../sources/reconstruct.ts';
+import { NoteTally } from './noteTally.ts';
 
 /** What a checkpoint file on the simulated disk holds. */
 export interface SavedFile {
@@ -92,6 +93,8 @@ export class PolicyWorld {
   readonly undetermined: Undetermined[] = [];
   readonly errors: PolicyError[] = [];
   readonly warnings = new Set<string>();
+  /** the reducer's notes, counted (for the report) */
+  readonly notes = new NoteTally();
   /** every effect, in order (kept only when asked: property tests compare them) */
   readonly effects: Effect[] | null;
   written = 0;
@@ -160,6 +163,8 @@ export class PolicyWorld {
     const before = this.state;
     const [next, effects, notes] = reduce(before, fed.event);
     this.state = next;
+    if ('view' in fed.event && fed.event.view) this.notes.add(notes, fed.event.view.epoch, fed.event.view.globalStep);
+    else this.notes.add(notes, 0, 0);
     this.record(effects, notes, fed, before);
   }
 

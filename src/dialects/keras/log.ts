@@ -23,7 +23,8 @@ export interface KerasLogEpoch {
 
 export interface KerasLog {
   readonly file: string;
-  readonly format: 'CSVLogger' | 'History';
+  /** the writer; TensorBoard (Keras's callback) and a Lightning metrics.csv mapped to epochs come from src/simulate/dialects/ */
+  readonly format: 'CSVLogger' | 'History' | 'TensorBoard' | 'Lightning metrics.csv';
   /** the metric names, in the file's order (CSVLogger: its header without `epoch`; History: its keys) */
   readonly metrics: readonly string[];
   readonly epochs: readonly KerasLogEpoch[];

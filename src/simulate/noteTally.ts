@@ -1,0 +1,45 @@
+/**
+ * The reducer's notes over a simulation, in bounded memory: how many of each kind, the top-k
+ * rejections nearest to being kept (the score, the k-th kept value it failed to beat, and that
+ * file), and the first deferrals. The HTML report shows them per Lightning policy.
+ */
+import type { Note, NoteKind } from '../core/notes.ts';
+
+type Rejected = Extract<Note, { kind: 'rejected' }>;
+type Deferred = Extract<Note, { kind: 'deferred' }>;
+
+export interface NoteSummary {
+  readonly counts: Readonly<Partial<Record<NoteKind, number>>>;
+  /** rejections with the smallest margin first (how far the score was from the k-th kept value) */
+  readonly nearestRejections: readonly (Rejected & { readonly margin: number })[];
+  readonly deferrals: readonly (Deferred & { readonly epoch: number; readonly step: number })[];
+}
+
+/** Rejections and deferrals listed at most (the counts cover every note). */
+export const LISTED = 5;
+
+export class NoteTally {
+  private readonly counts: Partial<Record<NoteKind, number>> = {};
+  private rejections: (Rejected & { margin: number })[] = [];
+  private readonly deferrals: (Deferred & { epoch: number; step: number })[] = [];
+
+  add(notes: readonly Note[], epoch: number, step: number): void {
+    for (const n of notes) {
+      this.counts[n.kind] = (this.counts[n.kind] ?? 0) + 1;
+      if (n.kind === 'rejected') {
+        const margin = n.mode === 'min' ? n.score - n.kthValue : n.kthValue - n.score;
+        // NaN scores never come near: they sort last
+        this.rejections.push({ ...n, margin: Number.isNaN(margin) ? Infinity : margin });
+        if (this.rejections.length > 4 * LISTED) this.rejections = this.nearest();
+      } else if (n.kind === 'deferred' && this.deferrals.length < LISTED) this.deferrals.push({ ...n, epoch, step });
+    }
+  }
+
+  private nearest(): (Rejected & { margin: number })[] {
+    return [...this.rejections].sort((a, b) => a.margin - b.margin || a.step - b.step).slice(0, LISTED);
+  }
+
+  summary(): NoteSummary {
+    return { counts: { ...this.counts }, nearestRejections: this.nearest(), deferrals: [...this.deferrals] };
+  }
+}
