@@ -378,7 +378,9 @@ async function execute(all: readonly AnyPolicy[], log: string, source: LogSource
   const series = new Map(lightningResult?.series ?? []);
   for (const out of outputs.values()) {
     const fit = { ...out.fit, log: rel(resolve(out.fit.log), cwd) };
-    if (!fits.some((f) => f.log === fit.log && f.kind === fit.kind)) fits.push(fit);
+    const same = fits.findIndex((f) => f.log === fit.log && f.kind === fit.kind && f.readBy);
+    if (same < 0) fits.push({ ...fit, readBy: [out.result.name] });
+    else fits[same] = { ...fits[same]!, readBy: [...fits[same]!.readBy!, out.result.name] };
     if (out.series && !series.has(out.series.metric)) series.set(out.series.metric, out.series.points);
   }
   let li = 0;

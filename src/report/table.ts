@@ -150,7 +150,8 @@ function header(r: ReturnType<typeof toReport>): string[] {
     const loop = facts
       ? `${facts.numTrainingBatches ?? '?'} batches/epoch, validation ${facts.valCheckInterval.kind === 'fraction' ? `every ${facts.valCheckInterval.value} epoch` : `every ${facts.valCheckInterval.value} batches`}${facts.checkValEveryNEpoch !== 1 ? `, every ${facts.checkValEveryNEpoch ?? 'n/a'} epochs` : ''}`
       : f.kind === 'jsonl' ? 'events as recorded' : "read by the policy's dialect";
-    out.push(`log${r.fits.length > 1 ? ` (fit ${f.fit})` : ''}: ${f.log} (${f.kind}, ${f.records} records; ${loop})`);
+    if (f.readBy) out.push(`log for ${f.readBy.join(', ')}: ${f.log} (${f.kind}, ${f.records} records)`);
+    else out.push(`log${r.fits.filter((x) => !x.readBy).length > 1 ? ` (fit ${f.fit})` : ''}: ${f.log} (${f.kind}, ${f.records} records; ${loop})`);
   }
   for (const n of r.notes) out.push(`note: ${n}`);
   return out;
@@ -211,7 +212,8 @@ export function renderSimulateTable(input: ReportInput, layout: TableWidth = {})
   out.push(...undeterminedLines(p));
   // Lightning's warnings in the simulated run, not about the user's folders now
   for (const w of p.warnings) out.push(simulatedLogLine('warning', w));
-  for (const e of p.errors) out.push(`error: ${raisedText(p, e)}`);
+  for (const e of p.errors.slice(0, 20)) out.push(`error: ${raisedText(p, e)}`);
+  if (p.errors.length > 20) out.push(`... and ${p.errors.length - 20} more errors (--format json lists them all)`);
   return out.join('\n') + '\n';
 }
 
@@ -225,7 +227,8 @@ export function renderCompareTable(input: ReportInput, layout: TableWidth = {}):
     out.push(`${headingOf(p)}: kept ${p.kept.length ? p.kept.map((k) => k.path + (k.type === 'symlink' ? ` -> ${k.target}` : '')).join(', ') : 'nothing'}`);
     for (const m of mappingLines(p)) out.push(`  ${m}`);
     for (const l of undeterminedLines(p, 10)) out.push(`  ${l}`);
-    for (const e of p.errors) out.push(`  error: ${raisedText(p, e)}`);
+    for (const e of p.errors.slice(0, 5)) out.push(`  error: ${raisedText(p, e)}`);
+    if (p.errors.length > 5) out.push(`  ... and ${p.errors.length - 5} more errors (--format json lists them all)`);
   }
   return out.join('\n') + '\n';
 }

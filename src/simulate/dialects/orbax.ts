@@ -33,21 +33,31 @@ async function stepLog(policy: DialectPolicy, ctx: AdapterContext): Promise<Step
     case 'LightningLog': {
       if (s.format === 'loop events') break;
       const v = await readLightningLog(s.path, { roles: ctx.roles });
+      // a policy that judges by a metric gets it at each evaluation: save() between them, without
+      // it, makes Orbax's best_fn raise KeyError at the first step, a loop no one ran
+      const judged = policyMetric(policy.options);
+      const valSteps = v.steps.filter((x) => judged !== null && x.metrics !== undefined && judged in x.metrics);
+      const calls = valSteps.length > 0 ? valSteps : v.steps;
       const undetermined: Undetermined[] = [];
       const last = v.steps.at(-1)?.step ?? 0;
-      if (v.steps.length < last) {
+      if (calls.length < last) {
         undetermined.push({
           fit: 0,
           epoch: null,
           step: null,
-          decision: `saves at the ${last - v.steps.length} steps the log skips`,
-          reason: `the log holds ${v.steps.length} of the steps 1..${last}; save(step, metrics) is replayed at those only, so a loop that calls save at every step could also have saved (and removed) at the others`,
+          decision: `saves at the ${last - calls.length} other steps`,
+          reason: `save(step, metrics) is replayed at ${calls.length} of the steps 1..${last}; a loop that calls save at every step could also have saved (and removed) at the others`,
         });
       }
       return {
-        steps: v.steps,
+        steps: calls,
         kind: `Lightning ${s.format} as Orbax steps`,
-        mapping: ["save(step, metrics) at every logged step, step = Lightning's global step after the batch (the logged step + 1, as in its checkpoint names), with every train and validation metric logged at it", 'the log has no wall times: policies that read the clock are undetermined'],
+        mapping: [
+          calls === v.steps
+            ? "save(step, metrics) at every logged step, step = Lightning's global step after the batch (the logged step + 1, as in its checkpoint names), with every metric logged at it"
+            : `save(step, metrics) at every step that logged ${judged} (the policy judges by it: a loop passes it at each evaluation), step = Lightning's global step after the batch (the logged step + 1, as in its checkpoint names), with every metric logged at it`,
+          'the log has no wall times: policies that read the clock are undetermined',
+        ],
         undetermined,
       };
     }
@@ -60,9 +70,31 @@ async function stepLog(policy: DialectPolicy, ctx: AdapterContext): Promise<Step
   throw new UnreadableLog('orbax', policy.name, s, ORBAX_READS);
 }
 
+/** The metric the policy's rules read (best_fn, else a BestN member), or null. */
+function policyMetric(o: Readonly<Record<string, unknown>>): string | null {
+  const fn = o['best_fn'] ?? o['bestFn'];
+  if (typeof fn === 'object' && fn !== null && typeof (fn as Record<string, unknown>)['metric'] === 'string') return (fn as Record<string, string>)['metric']!;
+  const find = (p: unknown): string | null => {
+    if (typeof p !== 'object' || p === null) return null;
+    const r = p as Record<string, unknown>;
+    if (r['type'] === 'BestN' && typeof r['metric'] === 'string') return r['metric'];
+    if (Array.isArray(r['policies'])) for (const c of r['policies']) if (find(c) !== null) return find(c);
+    return null;
+  };
+  return find(o['preservation_policy'] ?? o['preservationPolicy']);
+}
+
 export async function runOrbax(policy: DialectPolicy, ctx: AdapterContext): Promise<AdapterOutput> {
-  const { steps, kind, mapping, undetermined } = await stepLog(policy, ctx);
-  const sim = simulateOrbaxSteps(policy.options, steps, ctx.metric ? { monitor: { metric: ctx.metric.name, mode: ctx.metric.mode } } : {});
+  const { steps: all, kind, mapping, undetermined } = await stepLog(policy, ctx);
+  const monitor = ctx.metric ? { monitor: { metric: ctx.metric.name, mode: ctx.metric.mode } } : {};
+  let sim = simulateOrbaxSteps(policy.options, all, monitor);
+  let steps = all;
+  // Orbax raised: the loop stops there, as a Lightning run does at its first exception
+  const raised = sim.events.find((e) => e.error !== undefined);
+  if (raised) {
+    steps = all.filter((s) => s.step <= raised.step);
+    sim = simulateOrbaxSteps(policy.options, steps, monitor);
+  }
   const metric: MetricChoice | null = ctx.metric ?? (sim.best ? { name: sim.best.metric, mode: sim.best.mode } : null);
   const at = new Map(steps.map((s) => [s.step, s]));
   const valueAt = (step: number): number | null => {

@@ -70,6 +70,8 @@ export type ReportPolicy = (PolicyResult & { readonly dialect: 'lightning' }) | 
 /** A log as the report describes it: Lightning's fits, or a log a dialect read. */
 export interface ReportFit extends Omit<FitSummary, 'kind'> {
   readonly kind: string;
+  /** the policies that read the log this way (dialect policies) */
+  readonly readBy?: readonly string[];
 }
 
 export interface Report extends Omit<SimulationResult, 'policies' | 'fits'> {

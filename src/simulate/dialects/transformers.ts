@@ -163,7 +163,8 @@ export async function runTransformers(policy: DialectPolicy, ctx: AdapterContext
       undetermined,
       errors: sim.error ? [{ fit: 0, epoch: epochOf(sim.error.atStep), step: sim.error.atStep, errorType: sim.error.type, message: sim.error.message }] : [],
       warnings: [],
-      mapping: [...mapping, ...sim.assumptions.map((a) => `assumed: ${a}`)],
+      // the Lightning mapping states its own loop; the mtime assumption holds for both
+      mapping: [...mapping, ...sim.assumptions.filter((a) => ctx.source._tag === 'TrainerState' || a.includes('mtime')).map((a) => `assumed: ${a}`)],
     },
     fit: fitOf(ctx.source.path, kind, log.logHistory.length),
     series: metric === null || key === null ? null : { metric: key, points: seriesOf(obs) },
