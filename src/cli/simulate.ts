@@ -4,7 +4,7 @@
  * each would have saved, removed and kept, with regret and storage figures.
  */
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeFact, parseTrainerText, runFactsFrom, type LoopFacts, type RunFacts } from '../sources/loopFacts.ts';
@@ -377,7 +377,7 @@ async function execute(all: readonly AnyPolicy[], log: string, source: LogSource
   const fits: ReportFit[] = lightningResult ? [...lightningResult.fits] : [];
   const series = new Map(lightningResult?.series ?? []);
   for (const out of outputs.values()) {
-    const fit = { ...out.fit, log: rel(resolve(out.fit.log), cwd) };
+    const fit = { ...out.fit, log: isAbsolute(out.fit.log) ? rel(out.fit.log, cwd) : out.fit.log };
     const same = fits.findIndex((f) => f.log === fit.log && f.kind === fit.kind && f.readBy);
     if (same < 0) fits.push({ ...fit, readBy: [out.result.name] });
     else fits[same] = { ...fits[same]!, readBy: [...fits[same]!.readBy!, out.result.name] };
@@ -459,9 +459,9 @@ export function registerSimulate(program: Command): void {
   addCommon(
     program
       .command('simulate')
-      .argument('<log...>', "metrics.csv, an events.out.tfevents.* file or folder, or a .jsonl of loop events; a folder of runs (lightning_logs/ with version_N folders), a glob ('runs/*/metrics.csv') or several logs: one summary row per run")
+      .argument('<log...>', "metrics.csv, an events.out.tfevents.* file or folder, or a .jsonl of loop events; a folder of runs (lightning_logs/ with version_N folders), a glob ('runs/*/metrics.csv') or several logs: one summary row per run. Keras, Orbax and Trainer policies also read Keras CSVLogger/History/TensorBoard logs, JSONL or TensorBoard step logs, trainer_state.json")
       .description(SUMMARY.simulate)
-      .option('--policy <file|inline>', 'the policy: a JSON/YAML file or inline text with ModelCheckpoint option names (default: Lightning\'s defaults)'),
+      .option('--policy <file|inline>', 'the policy: a JSON/YAML file or inline text with ModelCheckpoint option names (default: Lightning\'s defaults); with dialect: keras, orbax or transformers, that framework\'s options (docs/simulate.md, "Dialects")'),
   ).action(async (logs: string[], o: CommonOptions & { policy?: string }) => {
     try {
       const p = o.policy === undefined ? parseAnyPolicyText('', 'inline', o.set) : readAnyPolicyArg(o.policy, o.set);

@@ -90,7 +90,8 @@ export async function readLightningLog(path: string, opts: { roles?: RoleOptions
     source: file,
     globalStep: lastStep,
     epoch: spe === null ? null : lastStep / spe,
-    maxSteps: null,
+    // the log's end is the fit's end, as the Lightning simulator takes it
+    maxSteps: lastStep,
     numTrainEpochs: null,
     evalSteps: null,
     saveSteps: null,
