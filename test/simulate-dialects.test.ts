@@ -216,3 +216,19 @@ test('a Keras policy whose filepath names a key the logs lack: Keras raises, the
   assert.match(r.stdout, /error: Keras would raise KeyError at epoch 0/);
   assert.match(r.stderr, /k: Keras would raise KeyError \(exit code 3\)/);
 });
+
+test('--trainer gives a Trainer policy the run\'s TrainingArguments; the policy\'s own keys win; Keras and Orbax refuse it', { skip: shared('hf-trainer-state') }, () => {
+  const dir = tmp();
+  const args = join(dir, 'training_args.yaml');
+  writeFileSync(args, 'output_dir: out\neval_strategy: epoch\nsave_strategy: epoch\nsave_total_limit: 3\nload_best_model_at_end: true\n');
+  const log = join(DATA, 'hf-trainer-state', '13-recipe-generator.json');
+  const bare = ckpt(['simulate', '--format', 'json', '--trainer', args, '--policy', policy(dir, 't', 'dialect: transformers\n'), log], dir);
+  assert.equal(bare.code, 0, bare.stderr);
+  assert.deepEqual(json(bare.stdout).policies[0]!.kept.map((k) => k.path), ['checkpoint-434', 'checkpoint-868', 'checkpoint-1302']);
+  const two = ckpt(['simulate', '--format', 'json', '--trainer', args, '--policy', policy(dir, 't2', 'dialect: transformers\nsave_total_limit: 2\n'), log], dir);
+  assert.equal(two.code, 0, two.stderr);
+  assert.equal(json(two.stdout).policies[0]!.kept.length, 2);
+  const k = ckpt(['simulate', '--trainer', args, '--policy', policy(dir, 'k', 'dialect: keras\nfilepath: m.keras\n'), join(FIX, 'training.log')], dir);
+  assert.equal(k.code, 1);
+  assert.match(k.stderr, /--trainer: Keras and Orbax policies read no loop facts from it/);
+});

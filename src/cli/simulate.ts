@@ -11,7 +11,7 @@ import { decodeFact, parseTrainerText, runFactsFrom, type LoopFacts, type RunFac
 import { logMetricNames, openLog, type FitLog } from '../sources/open.ts';
 import { didYouMean } from '../core/didYouMean.ts';
 import { SourceError } from '../sources/records.ts';
-import { issueText, type TextIssue } from '../sources/structuredText.ts';
+import { issueText, parseStructured, type TextIssue } from '../sources/structuredText.ts';
 import { readTrainerFile } from '../sources/text.ts';
 import { parseAnyPolicyText, readAnyPolicyArg, type AnyPolicy, type Policy } from '../policyFile.ts';
 import { rel } from '../simulate/figures.ts';
@@ -344,6 +344,28 @@ async function executeAny(all: AnyPolicy[], logArgs: readonly string[], o: Commo
   return execute(all, logArgs[0]!, source, o, compare);
 }
 
+/**
+ * `--trainer` for a Trainer policy: the run's TrainingArguments as JSON or YAML (its
+ * `training_args` dump, say), under the policy's own keys. Keras and Orbax policies read no loop
+ * facts, so a --trainer given only to them is refused rather than ignored.
+ */
+function trainingArguments(all: readonly AnyPolicy[], o: CommonOptions): Record<string, unknown> {
+  if (o.trainer === undefined) return {};
+  const dialects = new Set(all.map((p) => p.dialect));
+  if (!dialects.has('transformers')) {
+    if (dialects.has('lightning')) return {};
+    throw new UsageError(`--trainer: Keras and Orbax policies read no loop facts from it (it holds Lightning Trainer facts, or a Trainer policy's TrainingArguments); leave it out`);
+  }
+  if (dialects.has('lightning')) throw new UsageError('--trainer: with both Lightning and Trainer policies it is ambiguous (Lightning Trainer facts, or TrainingArguments?); give the TrainingArguments in the Trainer policy file instead');
+  const text = readTrainerFile(o.trainer);
+  if (typeof text !== 'string') throw new UsageError(`${o.trainer}: ${text.problem}`);
+  const parsed = parseStructured(text, o.trainer);
+  if (!parsed.ok) throw issuesError(parsed.issues);
+  const v = parsed.doc.value;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`${o.trainer}: expected a mapping of TrainingArguments (save_strategy, save_steps, save_total_limit, ...)`);
+  return v as Record<string, unknown>;
+}
+
 /** A dialect's reader or options error, as a usage error naming the file, the field and what is wrong. */
 function dialectError(e: unknown): never {
   if (e instanceof UnreadableLog || e instanceof KerasLogError || e instanceof StepLogError || e instanceof TrainerStateError || e instanceof OrbaxSimulationError || e instanceof KerasOptionsError || e instanceof TrainerArgsError || e instanceof SourceError) throw new UsageError(e.message);
@@ -364,7 +386,7 @@ async function execute(all: readonly AnyPolicy[], log: string, source: LogSource
     const list = (t: string | undefined) => (t === undefined ? undefined : t.split(',').map((x) => x.trim()).filter(Boolean));
     const nb = o.numTrainingBatches === undefined ? null : Number(o.numTrainingBatches);
     if (nb !== null && !(Number.isInteger(nb) && nb > 0)) throw new UsageError(`--num-training-batches: expected a whole number of batches, at least 1, got ${JSON.stringify(o.numTrainingBatches)}`);
-    const ctx = { source, metric, ckptSize: size, roles: { valMetrics: list(o.valMetrics), testMetrics: list(o.testMetrics) }, numTrainingBatches: nb };
+    const ctx = { source, metric, ckptSize: size, roles: { valMetrics: list(o.valMetrics), testMetrics: list(o.testMetrics) }, numTrainingBatches: nb, trainingArguments: trainingArguments(all, o) };
     for (const [i, p] of all.entries()) {
       if (p.dialect === 'lightning') continue;
       try {

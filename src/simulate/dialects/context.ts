@@ -21,6 +21,8 @@ export interface AdapterContext {
   readonly roles: RoleOptions;
   /** --num-training-batches: steps per epoch for the Trainer's loop on a Lightning log */
   readonly numTrainingBatches: number | null;
+  /** --trainer for a Trainer policy: the run's TrainingArguments (the policy's keys take precedence) */
+  readonly trainingArguments: Readonly<Record<string, unknown>>;
 }
 
 export interface AdapterOutput {

@@ -32,7 +32,7 @@ const argsError = (policy: DialectPolicy, issues: readonly { field: string | nul
 
 async function stateLog(policy: DialectPolicy, ctx: AdapterContext): Promise<StateLog> {
   const s = ctx.source;
-  const given = { output_dir: 'trainer_output', ...policy.options };
+  const given = { output_dir: 'trainer_output', ...ctx.trainingArguments, ...policy.options };
   switch (s._tag) {
     case 'TrainerState': {
       const log = readTrainerStateFile(s.path);
