@@ -232,3 +232,17 @@ test('--trainer gives a Trainer policy the run\'s TrainingArguments; the policy\
   assert.equal(k.code, 1);
   assert.match(k.stderr, /--trainer: Keras and Orbax policies read no loop facts from it/);
 });
+
+test('an Orbax policy on a real Lightning TensorBoard file: save at each validation, the best two kept', { skip: shared('tfevents') }, async () => {
+  const { openLog, readRecords } = await import('../src/sources/open.ts');
+  const file = join(DATA, 'tfevents', '02-tft-network', 'events.out.tfevents.1695806444.fb3a92d89a9b.2865.0');
+  const dir = tmp();
+  const r = ckpt(['simulate', '--format', 'json', '--policy', policy(dir, 'o', 'dialect: orbax\nmax_to_keep: 2\nbest_fn: {metric: val_loss}\nbest_mode: min\n'), file], dir);
+  assert.equal(r.code, 0, r.stderr);
+  const vals: { step: number; v: number }[] = [];
+  for await (const batch of readRecords(openLog(file)[0]!)) for (const rec of batch) if (rec.metrics.has('val_loss')) vals.push({ step: rec.step + 1, v: rec.metrics.get('val_loss')! });
+  const best2 = [...vals].sort((a, b) => a.v - b.v).slice(0, 2).map((x) => x.step).sort((a, b) => a - b);
+  const p = json(r.stdout).policies[0]!;
+  assert.equal(p.checkpointsWritten, vals.length);
+  assert.deepEqual(p.kept.map((k) => k.step), best2);
+});

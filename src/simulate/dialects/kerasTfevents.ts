@@ -67,12 +67,14 @@ export async function firstTags(file: string, records = 64): Promise<string[]> {
 }
 
 /**
- * Who wrote an event file, from its first scalars: Lightning (an `epoch` scalar with every call),
+ * Who wrote an event file, from its first scalars: Lightning (an `epoch` scalar with every call,
+ * `hp_metric`, `lr-*`),
  * Keras (`epoch_*`/`batch_*` and no `epoch`), or another writer of per-step scalars (a JAX loop's).
  */
 export async function tfeventsWriter(file: string): Promise<'lightning' | 'keras' | 'steps'> {
   const tags = await firstTags(file);
-  if (tags.includes('epoch') || tags.length === 0) return 'lightning';
+  // Lightning's marks: the epoch scalar, TensorBoardLogger's hp_metric, LearningRateMonitor's lr-*
+  if (tags.length === 0 || tags.some((t) => t === 'epoch' || t === 'hp_metric' || t.startsWith('lr-'))) return 'lightning';
   return tags.some((t) => /^(epoch|batch)_/.test(t)) ? 'keras' : 'steps';
 }
 
