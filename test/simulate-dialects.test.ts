@@ -152,6 +152,10 @@ test('cross-dialect compare on a real Lightning metrics.csv: one table, one repo
   const r = ckpt(['compare', '--format', 'json', ...ps, log], dir);
   assert.equal(r.code, 0, r.stderr);
   const [l, k, o, t] = json(r.stdout).policies;
+  // one header entry per way the log was read, naming the policies that read it so
+  const fits = (JSON.parse(r.stdout) as { fits: { kind: string; readBy?: string[] }[] }).fits;
+  assert.deepEqual(fits.map((f) => f.readBy ?? null), [null, ['keras'], ['orbax'], ['trainer']]);
+  assert.deepEqual(fits.map((f) => f.kind), ['csv', 'Lightning metrics.csv as Keras epochs', 'Lightning metrics.csv as Orbax steps', "Lightning metrics.csv as a Trainer's evaluations"]);
   assert.deepEqual([l, k, o, t].map((p) => p!.dialect), ['lightning', 'keras', 'orbax', 'transformers']);
   const stepOf = (path: string) => Number(/step=(\d+)/.exec(path)![1]);
   assert.deepEqual(o!.kept.map((x) => x.step), l!.kept.map((x) => stepOf(x.path)));

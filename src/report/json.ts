@@ -97,6 +97,7 @@ export function reportJson(input: ReportInput) {
       fit: f.fit,
       log: f.log,
       kind: f.kind,
+      ...(f.readBy ? { readBy: f.readBy } : {}),
       records: f.records,
       start: f.start ? { epoch: f.start.epoch, globalStep: f.start.globalStep, how: f.start.how } : null,
       end: f.end,

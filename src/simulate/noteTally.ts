@@ -15,6 +15,9 @@ export interface NoteSummary {
   readonly deferrals: readonly (Deferred & { readonly epoch: number; readonly step: number })[];
 }
 
+/** Notes that arise at a batch end only when the policy's own step trigger was due. */
+const DUE_AT_BATCH: ReadonlySet<NoteKind> = new Set<NoteKind>(['rejected', 'deferred', 'monitorMissing', 'topKZero', 'keptBy', 'versionBump', 'raised']);
+
 /** Rejections and deferrals listed at most (the counts cover every note). */
 export const LISTED = 5;
 
@@ -23,8 +26,15 @@ export class NoteTally {
   private rejections: (Rejected & { margin: number })[] = [];
   private readonly deferrals: (Deferred & { epoch: number; step: number })[] = [];
 
-  add(notes: readonly Note[], epoch: number, step: number): void {
+  /**
+   * The notes of one hook. At a batch end only the notes of a step trigger that was due count: the
+   * simulator replays a batch end wherever any compared policy has a step trigger, so "not due" and
+   * "skipped" there would count the replay, not the policy (a policy's notes are the same compared
+   * beside others or alone).
+   */
+  add(notes: readonly Note[], epoch: number, step: number, batchEnd: boolean): void {
     for (const n of notes) {
+      if (batchEnd && !DUE_AT_BATCH.has(n.kind)) continue;
       this.counts[n.kind] = (this.counts[n.kind] ?? 0) + 1;
       if (n.kind === 'rejected') {
         const margin = n.mode === 'min' ? n.score - n.kthValue : n.kthValue - n.score;

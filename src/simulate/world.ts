@@ -163,8 +163,8 @@ export class PolicyWorld {
     const before = this.state;
     const [next, effects, notes] = reduce(before, fed.event);
     this.state = next;
-    if ('view' in fed.event && fed.event.view) this.notes.add(notes, fed.event.view.epoch, fed.event.view.globalStep);
-    else this.notes.add(notes, 0, 0);
+    const at = 'view' in fed.event && fed.event.view ? fed.event.view : { epoch: 0, globalStep: 0 };
+    this.notes.add(notes, at.epoch, at.globalStep, fed.event.type === 'trainBatchEnded');
     this.record(effects, notes, fed, before);
   }
 
