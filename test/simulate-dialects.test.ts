@@ -75,7 +75,7 @@ test('a Keras policy on a real History JSON dump agrees with simulateKerasLog', 
   assert.equal(p.saves.length, 7);
 });
 
-/** A Keras TensorBoard log_dir with the values of training.log: train/ epoch_loss, validation/ epoch_loss, batch scalars too. */
+/** A Keras TensorBoard log_dir with the values of training.csv: train/ epoch_loss, validation/ epoch_loss, batch scalars too. */
 function kerasTensorBoard(dir: string): string {
   const rows = [
     [0.9, 0.8],
@@ -98,7 +98,10 @@ test('a Keras policy on Keras-written TensorBoard files decides as on the CSVLog
   const logDir = kerasTensorBoard(dir);
   const p = policy(dir, 'k', 'dialect: keras\nfilepath: "m-{epoch}.keras"\nmonitor: val_loss\nsave_best_only: true\n');
   const tb = ckpt(['simulate', '--format', 'json', '--policy', p, logDir], dir);
-  const csv = ckpt(['simulate', '--format', 'json', '--policy', p, join(FIX, 'training.log')], dir);
+  // under CSVLogger's documented name, training.log: told from its header, not its extension
+  const named = join(dir, 'training.log');
+  writeFileSync(named, readFileSync(join(FIX, 'training.csv')));
+  const csv = ckpt(['simulate', '--format', 'json', '--policy', p, named], dir);
   assert.equal(tb.code, 0, tb.stderr);
   assert.equal(csv.code, 0, csv.stderr);
   const [a, b] = [json(tb.stdout).policies[0]!, json(csv.stdout).policies[0]!];
@@ -205,17 +208,17 @@ test('a log the dialect cannot read: a clear error naming the dialect and the ki
   assert.equal(k.code, 1);
   assert.match(k.stderr, /k \(dialect: keras\): .*steps\.jsonl is a JSONL step log, which Keras policies cannot be replayed on; the keras dialect reads Keras CSVLogger CSV, Keras History JSON/);
   assert.doesNotMatch(k.stderr, STACK);
-  const l = ckpt(['compare', '{monitor: val_loss}', policy(dir, 'o', 'dialect: orbax\nmax_to_keep: 1\n'), join(FIX, 'training.log')], dir);
+  const l = ckpt(['compare', '{monitor: val_loss}', policy(dir, 'o', 'dialect: orbax\nmax_to_keep: 1\n'), join(FIX, 'training.csv')], dir);
   assert.equal(l.code, 1);
-  assert.match(l.stderr, /\(dialect: lightning\): .*training\.log is a Keras CSVLogger CSV, which Lightning policies cannot be replayed on/);
-  const t = ckpt(['simulate', '--policy', policy(dir, 't', 'dialect: transformers\n'), join(FIX, 'training.log')], dir);
+  assert.match(l.stderr, /\(dialect: lightning\): .*training\.csv is a Keras CSVLogger CSV, which Lightning policies cannot be replayed on/);
+  const t = ckpt(['simulate', '--policy', policy(dir, 't', 'dialect: transformers\n'), join(FIX, 'training.csv')], dir);
   assert.equal(t.code, 1);
   assert.match(t.stderr, /the transformers dialect reads trainer_state\.json/);
 });
 
 test('a Keras policy whose filepath names a key the logs lack: Keras raises, the report says so, exit code 3', () => {
   const dir = tmp();
-  const r = ckpt(['simulate', '--policy', policy(dir, 'k', 'dialect: keras\nfilepath: "m-{val_f1:.2f}.keras"\n'), join(FIX, 'training.log')], dir);
+  const r = ckpt(['simulate', '--policy', policy(dir, 'k', 'dialect: keras\nfilepath: "m-{val_f1:.2f}.keras"\n'), join(FIX, 'training.csv')], dir);
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stdout, /error: Keras would raise KeyError at epoch 0/);
   assert.match(r.stderr, /k: Keras would raise KeyError \(exit code 3\)/);
@@ -232,7 +235,7 @@ test('--trainer gives a Trainer policy the run\'s TrainingArguments; the policy\
   const two = ckpt(['simulate', '--format', 'json', '--trainer', args, '--policy', policy(dir, 't2', 'dialect: transformers\nsave_total_limit: 2\n'), log], dir);
   assert.equal(two.code, 0, two.stderr);
   assert.equal(json(two.stdout).policies[0]!.kept.length, 2);
-  const k = ckpt(['simulate', '--trainer', args, '--policy', policy(dir, 'k', 'dialect: keras\nfilepath: m.keras\n'), join(FIX, 'training.log')], dir);
+  const k = ckpt(['simulate', '--trainer', args, '--policy', policy(dir, 'k', 'dialect: keras\nfilepath: m.keras\n'), join(FIX, 'training.csv')], dir);
   assert.equal(k.code, 1);
   assert.match(k.stderr, /--trainer: Keras and Orbax policies read no loop facts from it/);
 });
