@@ -25,6 +25,8 @@ export interface TrainerSimulation {
   readonly removed: readonly { readonly folder: string; readonly atStep: number; readonly reason: RemoveReason }[];
   /** checkpoint-* folders left in output_dir, in step order */
   readonly kept: readonly string[];
+  /** the most checkpoint-* folders output_dir held between two events (after each save's rotation): the disk the run needs at rest */
+  readonly mostFolders: number;
   /** the best as the policy tracks it; null when no metric is tracked */
   readonly best: {
     readonly metric: string;
@@ -138,6 +140,10 @@ export function simulateTrainerState(log: TrainerStateLog, args0: ResolvedArgs, 
         return absurd(f);
     }
   };
+  const outputKey = listingKey(args.output_dir, cwd);
+  const checkpointDirs = (): string[] =>
+    [...world].filter(([p, e]) => e.kind === 'dir' && /^checkpoint-\d+$/.test(baseName(p)) && outputKey === parentOf(p)).map(([p]) => baseName(p));
+  let mostFolders = 0;
   const run = (ev: HfEvent): void => {
     const queue: HfEvent[] = [ev];
     for (let e = queue.shift(); e; e = queue.shift()) {
@@ -148,6 +154,7 @@ export function simulateTrainerState(log: TrainerStateLog, args0: ResolvedArgs, 
         if (answer) queue.push(answer);
       }
     }
+    mostFolders = Math.max(mostFolders, checkpointDirs().length);
   };
   for (const f of fx0) carryOut(f);
 
@@ -175,12 +182,9 @@ export function simulateTrainerState(log: TrainerStateLog, args0: ResolvedArgs, 
     undetermined.push(
       `the policy evaluates at step${missingEvals.length > 1 ? 's' : ''} ${summarise(missingEvals)}, where the log has no evaluation: ${metricKey === null ? 'nothing is tracked, so no decision depends on it' : `${metricKey} there is unknown (taken as no new best), so the best may differ`}`,
     );
-  const kept = [...world]
-    .filter(([p, e]) => e.kind === 'dir' && /^checkpoint-\d+$/.test(baseName(p)) && listingKey(args.output_dir, cwd) === parentOf(p))
-    .map(([p]) => baseName(p))
-    .sort((a, b) => Number(a.slice(11)) - Number(b.slice(11)));
+  const kept = checkpointDirs().sort((a, b) => Number(a.slice(11)) - Number(b.slice(11)));
   const best = bestOf(state, kept, saved, metricKey);
-  return { args, loop: { maxSteps, stepsPerEpoch: spe, lastStep, ended }, saved, removed, kept, best, error, undetermined, assumptions: ASSUMPTIONS };
+  return { args, loop: { maxSteps, stepsPerEpoch: spe, lastStep, ended }, saved, removed, kept, mostFolders, best, error, undetermined, assumptions: ASSUMPTIONS };
 }
 
 function bestOf(s: HfState, kept: readonly string[], saved: ReadonlyArray<{ folder: string }>, metricKey: string | null): TrainerSimulation['best'] {
