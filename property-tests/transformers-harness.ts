@@ -14,7 +14,8 @@ import { resolveArgs, trainerInitError, type ResolvedArgs } from '../src/dialect
 import { listingKey, type FileEntry } from '../src/dialects/transformers/files.ts';
 import { baseName } from '../src/dialects/transformers/paths.ts';
 import { parsePyJson } from '../src/dialects/transformers/pyJson.ts';
-import { init, reduce } from '../src/dialects/transformers/reduce.ts';
+import { init } from '../src/dialects/transformers/reduce.ts';
+import { settle } from '../src/dialects/transformers/settle.ts';
 import { TrainerStateFileCodec, type HfEffect, type HfEvent, type HfState, type TrainerStateFile } from '../src/dialects/transformers/types.ts';
 
 fc.configureGlobal({ ...fc.readConfigureGlobal(), includeErrorInReport: true });
@@ -149,27 +150,21 @@ export function train(sc: Scenario, world: World, opts: { readonly resume: boole
   const hooks: HookRecord[] = [];
   const spe = Math.max(Math.ceil(sc.trainBatches / sc.args.gradient_accumulation_steps), 1);
 
-  const settle = (ev: HfEvent, hook: HookName): void => {
+  const step = (ev: HfEvent, hook: HookName): void => {
     const effects: HfEffect[] = [];
     const saves: Array<HookRecord['saves'][number]> = [];
     const evaluations: Array<HookRecord['evaluations'][number]> = [];
-    let pending: { step: number; present: number[]; best: string | null } | null = null;
-    const queue: HfEvent[] = [ev];
-    for (let e = queue.shift(); e; e = queue.shift()) {
-      const [next, fx] = reduce(state, e);
-      state = next;
-      if (e.type === 'checkpointSaved') pending = { step: state.globalStep, present: world.checkpoints(sc.args.output_dir), best: state.bestModelCheckpoint };
-      if (e.type === 'evaluated' && fx.some((f) => f.type === 'bestMetric')) evaluations.push({ step: state.globalStep, metrics: e.metrics });
-      effects.push(...fx);
-      for (const f of fx) {
-        const answer = carryOut(f);
-        if (answer) queue.push(answer);
-      }
-      if (pending && e.type === 'checkpointSaved') {
-        saves.push({ ...pending, left: world.checkpoints(sc.args.output_dir) });
-        pending = null;
-      }
-    }
+    let save: { step: number; present: number[]; best: string | null } | null = null;
+    state = settle(state, ev, (f, now) => {
+      state = now;
+      effects.push(f);
+      // a completed save's first effect: what rotation will see, and best_model_checkpoint as the save left it
+      if (f.type === 'writeTrainerState') save = { step: now.globalStep, present: world.checkpoints(sc.args.output_dir), best: now.bestModelCheckpoint };
+      if (f.type === 'bestMetric') evaluations.push({ step: now.globalStep, metrics: metricsAt(sc, now.globalStep) });
+      return carryOut(f);
+    });
+    // a hook saves at most once
+    if (save !== null) saves.push({ ...(save as { step: number; present: number[]; best: string | null }), left: world.checkpoints(sc.args.output_dir) });
     hooks.push({ step: state.globalStep, hook, effects, saves, evaluations });
   };
 
@@ -212,19 +207,19 @@ export function train(sc: Scenario, world: World, opts: { readonly resume: boole
     }
   };
 
-  settle({ type: 'trainBegan', time, files: world.listing(), resumeFromCheckpoint: opts.resume }, 'begin');
+  step({ type: 'trainBegan', time, files: world.listing(), resumeFromCheckpoint: opts.resume }, 'begin');
   if (state.waiting === 'failed') return { state, hooks, time };
   for (let s = state.globalStep + 1; s <= state.plan.maxSteps; s++) {
     time += sc.stepSeconds;
     const e = Math.floor((s - 1) / spe);
     const epoch = e + (s - e * spe) / spe;
-    settle({ type: 'stepEnded', globalStep: s, epoch, time }, 'step');
+    step({ type: 'stepEnded', globalStep: s, epoch, time }, 'step');
     const stop = state.control.trainingStop;
-    if (s % spe === 0 || stop) settle({ type: 'epochEnded', globalStep: s, epoch, time }, 'epoch');
+    if (s % spe === 0 || stop) step({ type: 'epochEnded', globalStep: s, epoch, time }, 'epoch');
     if (opts.killAfterStep === s) return { state, hooks, time };
     if (stop || state.control.trainingStop) break;
   }
-  settle({ type: 'trainEnded', time, files: world.listing() }, 'end');
+  step({ type: 'trainEnded', time, files: world.listing() }, 'end');
   return { state, hooks, time };
 }
 

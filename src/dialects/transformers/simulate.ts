@@ -14,6 +14,7 @@ import { listingKey, type FileEntry } from './files.ts';
 import { reduceWithFixes, type HfFixes } from './fixes.ts';
 import { baseName } from './paths.ts';
 import { init } from './reduce.ts';
+import { settle } from './settle.ts';
 import type { HfEffect, HfEvent, HfState, RemoveReason, SaveReason } from './types.ts';
 import type { TrainerStateLog } from './trainerState.ts';
 
@@ -145,15 +146,8 @@ export function simulateTrainerState(log: TrainerStateLog, args0: ResolvedArgs, 
     [...world].filter(([p, e]) => e.kind === 'dir' && /^checkpoint-\d+$/.test(baseName(p)) && outputKey === parentOf(p)).map(([p]) => baseName(p));
   let mostFolders = 0;
   const run = (ev: HfEvent): void => {
-    const queue: HfEvent[] = [ev];
-    for (let e = queue.shift(); e; e = queue.shift()) {
-      const [next, fx] = reduceWithFixes(state, e, fixes);
-      state = next;
-      for (const f of fx) {
-        const answer = carryOut(f);
-        if (answer) queue.push(answer);
-      }
-    }
+    // carryOut reads the state each effect came from
+    state = settle(state, ev, (f, now) => ((state = now), carryOut(f)), (s, e) => reduceWithFixes(s, e, fixes));
     mostFolders = Math.max(mostFolders, checkpointDirs().length);
   };
   for (const f of fx0) carryOut(f);
