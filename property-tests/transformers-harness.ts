@@ -16,6 +16,7 @@ import { baseName } from '../src/dialects/transformers/paths.ts';
 import { parsePyJson } from '../src/dialects/transformers/pyJson.ts';
 import { init } from '../src/dialects/transformers/reduce.ts';
 import { settle } from '../src/dialects/transformers/settle.ts';
+import { reduceWithFixes, type HfFixes } from '../src/dialects/transformers/fixes.ts';
 import { TrainerStateFileCodec, type HfEffect, type HfEvent, type HfState, type TrainerStateFile } from '../src/dialects/transformers/types.ts';
 
 fc.configureGlobal({ ...fc.readConfigureGlobal(), includeErrorInReport: true });
@@ -141,9 +142,9 @@ export interface Run {
 /**
  * train(): `resume` is train()'s resume_from_checkpoint; the loop runs to max_steps or a stop flag,
  * then train end, unless `killAfterStep` stops the process after that step's hooks (nothing more is
- * written: a killed job). The world is changed in place.
+ * written: a killed job). `fixes`: the dialect's opt-in fixes (none: transformers). The world is changed in place.
  */
-export function train(sc: Scenario, world: World, opts: { readonly resume: boolean | string | null; readonly startTime: number; readonly killAfterStep?: number }): Run {
+export function train(sc: Scenario, world: World, opts: { readonly resume: boolean | string | null; readonly startTime: number; readonly killAfterStep?: number; readonly fixes?: HfFixes }): Run {
   let time = opts.startTime;
   let [state] = init(sc.args, { cwd: '', files: world.listing(), trainBatches: sc.trainBatches, hasEvalDataset: true });
   world.mkdirs(listingKey(sc.args.output_dir, ''), time);
@@ -162,7 +163,7 @@ export function train(sc: Scenario, world: World, opts: { readonly resume: boole
       if (f.type === 'writeTrainerState') save = { step: now.globalStep, present: world.checkpoints(sc.args.output_dir), best: now.bestModelCheckpoint };
       if (f.type === 'bestMetric') evaluations.push({ step: now.globalStep, metrics: metricsAt(sc, now.globalStep) });
       return carryOut(f);
-    });
+    }, (s, e) => reduceWithFixes(s, e, opts.fixes ?? {}));
     // a hook saves at most once
     if (save !== null) saves.push({ ...(save as { step: number; present: number[]; best: string | null }), left: world.checkpoints(sc.args.output_dir) });
     hooks.push({ step: state.globalStep, hook, effects, saves, evaluations });

@@ -124,3 +124,30 @@ test(`transformers: rotation keeps best_model_checkpoint and the newest as the s
   // every branch of the statement was exercised
   assert.ok(seen.tracked > 20 && seen.lost > 5 && seen.bestStrategy > 5 && seen.limited > 20, JSON.stringify(seen));
 });
+
+test(`transformers with the fix limitOneKeepsBest: save_total_limit=1 leaves one folder after every rotation, best_model_checkpoint as transformers has it, and the same folders at the end (seed ${SEED + 1})`, () => {
+  let exercised = 0;
+  fc.assert(
+    fc.property(ScenarioArb, (sc0) => {
+      const sc: Scenario = { ...sc0, args: { ...sc0.args, save_total_limit: 1 } };
+      const hfWorld = new World();
+      const hf = train(sc, hfWorld, { resume: null, startTime: 0 });
+      const fixedWorld = new World();
+      const fixed = train(sc, fixedWorld, { resume: null, startTime: 0, fixes: { limitOneKeepsBest: true } });
+      const applies = !(sc.args.save_strategy === 'steps' && sc.args.eval_strategy === 'epoch');
+      const hfSaves = hf.hooks.flatMap((h) => h.saves);
+      const fixedSaves = fixed.hooks.flatMap((h) => h.saves);
+      // the same saves, and best_model_checkpoint follows the same folders
+      assert.deepEqual(fixedSaves.map((s) => [s.step, s.best]), hfSaves.map((s) => [s.step, s.best]));
+      for (const s of fixedSaves) {
+        if (s.best !== null) assert.ok(s.left.includes(Number(s.best.slice(s.best.lastIndexOf('-') + 1))), `the fix removed best_model_checkpoint ${s.best} at ${s.step}`);
+        if (applies) assert.equal(s.left.length, 1, `after the save at ${s.step}: ${s.left}`);
+      }
+      if (applies && hfSaves.some((s) => s.left.length > 1)) exercised++;
+      assert.deepEqual(fixedWorld.checkpoints(sc.args.output_dir), hfWorld.checkpoints(sc.args.output_dir));
+      assert.equal(fixed.state.bestModelCheckpoint, hf.state.bestModelCheckpoint);
+    }),
+    { seed: SEED + 1, numRuns: runs(300) },
+  );
+  assert.ok(exercised > 20, `runs where transformers held two folders and the fix one: ${exercised}`);
+});

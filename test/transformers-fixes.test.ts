@@ -18,10 +18,10 @@ import type { FileEntry } from '../src/dialects/transformers/files.ts';
 import type { HfEffect, HfEvent, HfState } from '../src/dialects/transformers/types.ts';
 import { root } from './helpers/cli.ts';
 
-/** A trainer_state.json with one evaluation per step listed (eval_loss), `steps` steps in one epoch. */
-function logOf(steps: number, evals: Record<number, number>) {
-  const history = Object.entries(evals).map(([s, v]) => ({ eval_loss: v, step: Number(s), epoch: Number(s) / steps }));
-  return parseTrainerState(JSON.stringify({ global_step: steps, epoch: 1, max_steps: steps, log_history: history }), 'mem.json');
+/** A trainer_state.json with one evaluation per step listed (eval_loss), `steps` steps, `perEpoch` a epoch. */
+function logOf(steps: number, evals: Record<number, number>, perEpoch = steps) {
+  const history = Object.entries(evals).map(([s, v]) => ({ eval_loss: v, step: Number(s), epoch: Number(s) / perEpoch }));
+  return parseTrainerState(JSON.stringify({ global_step: steps, epoch: steps / perEpoch, max_steps: steps, log_history: history }), 'mem.json');
 }
 
 const LIMIT1 = { output_dir: 'out', eval_strategy: 'steps', eval_steps: 2, save_steps: 2, save_total_limit: 1, load_best_model_at_end: true, metric_for_best_model: 'loss', logging_steps: 1 };
@@ -56,6 +56,17 @@ test('limitOneKeepsBest changes nothing when transformers already keeps one: no 
     const fixed = simulateTrainerState(log, args, { limitOneKeepsBest: true });
     assert.deepEqual([fixed.kept, fixed.removed, fixed.mostFolders], [hf.kept, hf.removed, hf.mostFolders], JSON.stringify(given));
   }
+});
+
+test('limitOneKeepsBest stays off with a step-end save and an epoch-end evaluation: the folder just saved may become the best', () => {
+  // saves every 2 steps at the step end, evaluations at each epoch end (2 steps): the best (0.1) is found at step 4 after checkpoint-4's rotation
+  const log = logOf(6, { 2: 0.5, 4: 0.1, 6: 0.9 }, 2);
+  const args = parseTrainingArguments({ output_dir: 'out', save_steps: 2, eval_strategy: 'epoch', metric_for_best_model: 'loss', save_total_limit: 1 });
+  const hf = simulateTrainerState(log, args);
+  const fixed = simulateTrainerState(log, args, { limitOneKeepsBest: true });
+  assert.deepEqual([hf.kept, hf.best?.checkpoint], [['checkpoint-4'], 'checkpoint-4']);
+  // removing checkpoint-4 at its own save would have lost the best: the fix leaves this case to transformers
+  assert.deepEqual([fixed.kept, fixed.best?.checkpoint, fixed.mostFolders], [hf.kept, hf.best?.checkpoint, hf.mostFolders]);
 });
 
 /** Drive the fixed reducer: saves succeed unless `failAt` names the step, whose save fails with OSError. */

@@ -17,7 +17,9 @@
  * removed for a folder that is not there). The price, stated: between bests the run can be resumed
  * only from the best step (the steps since are trained again); whoever needs to resume from the
  * latest keeps transformers' rule (or a limit of 2). The end of training is transformers' (only the
- * best is left), so the folders a run ends with are the same with and without the fix.
+ * best is left), so the folders a run ends with are the same with and without the fix. Not applied
+ * with save_strategy="steps" and eval_strategy="epoch" (allowed without load_best_model_at_end): the
+ * epoch-end evaluation comes after the step-end save, so the folder just saved may become the best.
  */
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
@@ -58,6 +60,8 @@ export function reduceWithFixes(s: HfState, e: HfEvent, fixes: HfFixes): [HfStat
 /** After a save: the rotation redone with the limit-1 rule `keepBest`. */
 function keepBestOnly(next: HfState, e: HfEvent, fx: HfEffect[]): [HfState, HfEffect[]] {
   if (e.type !== 'checkpointSaved' || next.args.save_total_limit !== 1) return [next, fx];
+  // a step-end save, then an epoch-end evaluation: the newest may become the best after its rotation, so it stays (transformers' rule)
+  if (next.args.save_strategy === 'steps' && next.args.eval_strategy === 'epoch') return [next, fx];
   const written = fx.findIndex((f) => f.type === 'writeTrainerState');
   if (written < 0) return [next, fx]; // the save raised (legacy trainer_state.json): nothing rotates
   return [next, [...fx.slice(0, written + 1), ...rotationEffects(next, e.files, 'keepBest')]];
