@@ -16,7 +16,8 @@ import type { ConformanceSet } from '../../conformance/sets.ts';
 import type { KerasEffect } from './effects.ts';
 import type { KerasEvent } from './events.ts';
 import { construct, decodeOptions, type PyError } from './options.ts';
-import { init, reduce } from './reduce.ts';
+import { init } from './reduce.ts';
+import { settle } from './settle.ts';
 import type { CompiledMetric } from './rules/monitorOp.ts';
 import type { KerasState } from './state.ts';
 import type { LogValue, Logs } from './values.ts';
@@ -244,33 +245,27 @@ interface HookResult { ops: unknown[]; messages: unknown[]; error: PyError | und
 
 function runEvent(state: KerasState, event: KerasEvent, fs: Fs, writtenBy: { phase: number; hook: number }): [KerasState, HookResult] {
   const out: HookResult = { ops: [], messages: [], error: undefined };
-  const queue: KerasEvent[] = [event];
-  for (let ev = queue.shift(); ev; ev = queue.shift()) {
-    const [next, effects] = reduce(state, ev);
-    state = next;
-    for (const e of effects) {
-      switch (e._tag) {
-        case 'Print':
-          out.messages.push({ level: 'print', message: e.message });
-          break;
-        case 'Warn':
-          out.messages.push({ level: 'warning', category: e.category, message: e.message });
-          break;
-        case 'Save': {
-          const r = perform(fs, e, writtenBy);
-          out.ops.push(...r.ops);
-          queue.push(r.outcome);
-          break;
-        }
-        case 'Raise':
-          out.error = e.error;
-          break;
-        case 'NotSaved':
-          break;
+  const next = settle(state, event, (e) => {
+    switch (e._tag) {
+      case 'Print':
+        out.messages.push({ level: 'print', message: e.message });
+        return null;
+      case 'Warn':
+        out.messages.push({ level: 'warning', category: e.category, message: e.message });
+        return null;
+      case 'Save': {
+        const r = perform(fs, e, writtenBy);
+        out.ops.push(...r.ops);
+        return r.outcome;
       }
+      case 'Raise':
+        out.error = e.error;
+        return null;
+      case 'NotSaved':
+        return null;
     }
-  }
-  return [state, out];
+  });
+  return [next, out];
 }
 
 function toEvent(h: THook, metrics: readonly CompiledMetric[]): KerasEvent {

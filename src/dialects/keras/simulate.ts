@@ -12,7 +12,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeOptions, construct, KerasOptionsError, type KerasConfig, type PyError } from './options.ts';
-import { init, reduce } from './reduce.ts';
+import { init } from './reduce.ts';
+import { settle } from './settle.ts';
 import type { KerasEvent } from './events.ts';
 import type { KerasState, KerasFixes } from './state.ts';
 import type { SaveReason, SkipReason } from './rules/saveDecision.ts';
@@ -133,30 +134,27 @@ export function simulateKerasLog(options: unknown, log: KerasLog, opts: Simulate
   /** Folds one hook, answering each Save as written; returns the epoch's action, or the exception. */
   const hook = (event: KerasEvent, fit: number, epoch: number | null): EpochAction | PyError | null => {
     let action: EpochAction | null = null;
-    const queue: KerasEvent[] = [event];
-    for (let ev = queue.shift(); ev; ev = queue.shift()) {
-      const [next, effects] = reduce(state, ev);
-      state = next;
-      for (const e of effects) {
-        switch (e._tag) {
-          case 'Print':
-          case 'Warn':
-            messages.push({ fit, epoch, level: e._tag === 'Print' ? 'print' : 'warning', message: e.message });
-            break;
-          case 'Raise':
-            return e.error;
-          case 'NotSaved':
-            action = { _tag: 'NotSaved', reason: e.reason };
-            break;
-          case 'Save': {
-            const before = files.get(e.filepath);
-            action = before === undefined ? { _tag: 'Wrote', filepath: e.filepath, reason: e.reason } : { _tag: 'Overwrote', filepath: e.filepath, reason: e.reason, previous: { fit: before.fit, epoch: before.epoch } };
-            queue.push({ _tag: 'SaveCompleted' });
-            break;
-          }
+    let raised: PyError | null = null;
+    state = settle(state, event, (e) => {
+      switch (e._tag) {
+        case 'Print':
+        case 'Warn':
+          messages.push({ fit, epoch, level: e._tag === 'Print' ? 'print' : 'warning', message: e.message });
+          return null;
+        case 'Raise':
+          raised = e.error;
+          return 'stop';
+        case 'NotSaved':
+          action = { _tag: 'NotSaved', reason: e.reason };
+          return null;
+        case 'Save': {
+          const before = files.get(e.filepath);
+          action = before === undefined ? { _tag: 'Wrote', filepath: e.filepath, reason: e.reason } : { _tag: 'Overwrote', filepath: e.filepath, reason: e.reason, previous: { fit: before.fit, epoch: before.epoch } };
+          return { _tag: 'SaveCompleted' };
         }
       }
-    }
+    });
+    if (raised !== null) return raised;
     return action;
   };
 

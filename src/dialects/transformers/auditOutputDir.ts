@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseStructured, issueText } from '../../sources/structuredText.ts';
 import { readTrainerStateFile } from './readTrainerStateFile.ts';
 import { argsFromTrainerState } from './runArgs.ts';
+import type { HfFixes } from './fixes.ts';
 import { simulateTrainerState, type TrainerSimulation } from './simulate.ts';
 
 export interface TrainerAuditReport {
@@ -29,7 +30,8 @@ export interface TrainerAuditReport {
 const CKPT = /^checkpoint-(\d+)$/;
 const byStep = (a: string, b: string) => Number(CKPT.exec(a)![1]) - Number(CKPT.exec(b)![1]);
 
-export function auditTrainerOutputDir(dir: string, argsFile: string): TrainerAuditReport {
+/** `fixes`: audit against the policy with these opt-in fixes (fixes.ts) instead of transformers' own. */
+export function auditTrainerOutputDir(dir: string, argsFile: string, fixes: HfFixes = {}): TrainerAuditReport {
   const unreadable = (why: string): TrainerAuditReport => ({ status: 'unreadable', exitCode: 2, unreadable: why });
   let names: string[];
   try {
@@ -61,7 +63,7 @@ export function auditTrainerOutputDir(dir: string, argsFile: string): TrainerAud
   const a = argsFromTrainerState(log, given);
   if (!a.ok) return unreadable(`${argsFile}: ${a.issues.map((i) => i.message).join('; ')}`);
   const unknownArgs = a.unknown.filter((u) => u.startsWith('save_steps') || u.startsWith('eval_strategy') || u.startsWith('metric_for_best_model'));
-  const sim = simulateTrainerState(log, a.args);
+  const sim = simulateTrainerState(log, a.args, fixes);
   if (sim.error) return unreadable(`the arguments make transformers raise at step ${sim.error.atStep}: ${sim.error.type}: ${sim.error.message}`);
   const expected = sim.kept;
   const missing = expected.filter((n) => !names.includes(n));

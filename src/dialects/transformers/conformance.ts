@@ -8,7 +8,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { resolveArgs } from './args.ts';
 import { listingKey, type FileEntry } from './files.ts';
-import { init, reduce } from './reduce.ts';
+import { init } from './reduce.ts';
+import { settle } from './settle.ts';
 import type { HfEffect, HfEvent, TrainerStateFile } from './types.ts';
 
 const ROOT = '<root>';
@@ -148,15 +149,8 @@ function replay(sc: Json): void {
       const saveOps = (rec.ops as Json[]).filter((o) => o.op === 'save');
       // run one event and the effects it leads to, answering each request as the world does
       const run = (ev: HfEvent): void => {
-        const queue: HfEvent[] = [ev];
-        for (let e = queue.shift(); e; e = queue.shift()) {
-          const [next, effects] = reduce(state, e);
-          state = next;
-          for (const f of effects) {
-            const answer = carryOut(f);
-            if (answer) queue.push(answer);
-          }
-        }
+        // carryOut reads the state each effect came from
+        state = settle(state, ev, (f, now) => ((state = now), carryOut(f)));
       };
       let pendingSave: Json = null;
       const carryOut = (f: HfEffect): HfEvent | null => {

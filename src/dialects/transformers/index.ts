@@ -9,4 +9,4 @@ export { determineBest } from './best.ts';
 export { parseTrainerState, type TrainerStateLog, type LogEntry } from './trainerState.ts';
 export { argsFromTrainerState, type RunArgs } from './runArgs.ts';
 export { simulateTrainerState, type TrainerSimulation } from './simulate.ts';
-export { reduceWithFixes, type HfFixes } from './fixes.ts';
+export { reduceWithFixes, decodeHfFixes, HfFixesCodec, HF_FIX_NAMES, type HfFixes } from './fixes.ts';

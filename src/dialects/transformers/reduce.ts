@@ -9,7 +9,7 @@ import { determineBest, metricKey } from './best.ts';
 import { childrenOf, entryAt, type FileEntry, listingKey } from './files.ts';
 import { controlNames, initialPlan, NO_CONTROL, onEpochEnd, onStepEnd } from './flow.ts';
 import { pyJoin } from './paths.ts';
-import { limitOneCleanup, rotate, sortedCheckpoints } from './rotation.ts';
+import { limitOneCleanup, rotate, sortedCheckpoints, type LimitOneRule } from './rotation.ts';
 import type { HfEffect, HfEvent, HfState, Hook, SaveReason, TrainerStateFile } from './types.ts';
 
 export interface TrainerSetupFacts {
@@ -242,19 +242,26 @@ function saved(s: HfState, path: string, files: readonly FileEntry[]): Result {
   }
   const missing = st.statefulCallbacks.length === 0 ? (st.earlyStopping ? 'EarlyStoppingCallback' : 'TrainerControl') : null;
   if (missing) return fail(st, [], 'KeyError', `'${missing}'`);
-  const fx: HfEffect[] = [{ type: 'writeTrainerState', path: pyJoin(path, 'trainer_state.json'), state: trainerStateFile(st) }];
-  const r = rotate(files, a.output_dir, s.cwd, st.bestModelCheckpoint, a.save_total_limit);
-  if (r) {
-    for (const c of r.sorted) fx.push({ type: 'sort', useMtime: c.useMtime, result: c.result });
-    if (r.warned) fx.push({ type: 'log', level: 'warning', category: 'UserWarning', message: 'mtime may not be reliable on this filesystem, falling back to numerical ordering' });
-    const order = r.warned ? 'numeric' : 'mtime';
-    for (const p of r.remove) {
-      fx.push({ type: 'log', level: 'info', message: `Deleting older checkpoint [${p}] due to args.save_total_limit` });
-      fx.push({ type: 'remove', path: p, reason: { rule: 'saveTotalLimit', limit: r.limit, configuredLimit: a.save_total_limit!, order, best: st.bestModelCheckpoint } });
-    }
-  }
+  const fx: HfEffect[] = [{ type: 'writeTrainerState', path: pyJoin(path, 'trainer_state.json'), state: trainerStateFile(st) }, ...rotationEffects(st, files)];
   // on_save clears should_save
   return [{ ...st, control: { ...st.control, save: false }, waiting: 'none', hook: null }, fx];
+}
+
+/** The rotation after a save (`_rotate_checkpoints`): its sort calls, the fallback warning, the removals. */
+export function rotationEffects(st: HfState, files: readonly FileEntry[], limitOne: LimitOneRule = 'transformers'): HfEffect[] {
+  const a = st.args;
+  const r = rotate(files, a.output_dir, st.cwd, st.bestModelCheckpoint, a.save_total_limit, limitOne);
+  if (r === null) return [];
+  const fx: HfEffect[] = r.sorted.map((c) => ({ type: 'sort', useMtime: c.useMtime, result: c.result }));
+  if (r.warned) fx.push({ type: 'log', level: 'warning', category: 'UserWarning', message: 'mtime may not be reliable on this filesystem, falling back to numerical ordering' });
+  const order = r.warned ? 'numeric' : 'mtime';
+  const fixed = limitOne === 'keepBest' && a.save_total_limit === 1;
+  for (const p of r.remove) {
+    const message = fixed ? `Deleting checkpoint [${p}]: save_total_limit=1 keeps one folder (fix limitOneKeepsBest)` : `Deleting older checkpoint [${p}] due to args.save_total_limit`;
+    fx.push({ type: 'log', level: 'info', message });
+    fx.push({ type: 'remove', path: p, reason: { rule: 'saveTotalLimit', limit: r.limit, configuredLimit: a.save_total_limit!, order, best: st.bestModelCheckpoint } });
+  }
+  return fx;
 }
 
 /** What _save_checkpoint writes into trainer_state.json (the fields the policy reads back). */

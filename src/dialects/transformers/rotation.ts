@@ -45,12 +45,24 @@ export function sortedCheckpoints(files: readonly FileEntry[], outputDir: string
 
 export type Rotation = { readonly sorted: readonly Sorted[]; readonly warned: boolean; readonly remove: readonly string[]; readonly limit: number };
 
+/**
+ * How `save_total_limit=1` treats a best checkpoint that is not the newest: 'transformers' raises the
+ * limit to 2 (best + newest); 'keepBest' (the opt-in fix `limitOneKeepsBest`) keeps one folder, the
+ * best, and compares paths normalised (so `./out` keeps one too).
+ */
+export type LimitOneRule = 'transformers' | 'keepBest';
+
 /** `_rotate_checkpoints(use_mtime=True)`: null when the limit disables it (None or <= 0). */
-export function rotate(files: readonly FileEntry[], outputDir: string, cwd: string, best: string | null, saveTotalLimit: number | null): Rotation | null {
+export function rotate(files: readonly FileEntry[], outputDir: string, cwd: string, best: string | null, saveTotalLimit: number | null, limitOne: LimitOneRule = 'transformers'): Rotation | null {
   if (saveTotalLimit === null || saveTotalLimit <= 0) return null;
   const { calls, warned } = sortedCheckpoints(files, outputDir, cwd, best, true);
   const list = calls[calls.length - 1]!.result;
   if (list.length <= saveTotalLimit) return { sorted: calls, warned, remove: [], limit: saveTotalLimit };
+  if (limitOne === 'keepBest' && saveTotalLimit === 1) {
+    // the best when it is on disk, else the newest: one folder either way
+    const keep = best !== null && list.includes(pyPathStr(best)) ? pyPathStr(best) : list[list.length - 1]!;
+    return { sorted: calls, warned, remove: list.filter((p) => p !== keep), limit: 1 };
+  }
   // transformers keeps two so the run stays resumable when the best is not the newest (string comparison)
   const limit = best !== null && saveTotalLimit === 1 && list[list.length - 1] !== best ? 2 : saveTotalLimit;
   return { sorted: calls, warned, remove: list.slice(0, Math.max(0, list.length - limit)), limit };

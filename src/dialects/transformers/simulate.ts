@@ -14,6 +14,7 @@ import { listingKey, type FileEntry } from './files.ts';
 import { reduceWithFixes, type HfFixes } from './fixes.ts';
 import { baseName } from './paths.ts';
 import { init } from './reduce.ts';
+import { settle } from './settle.ts';
 import type { HfEffect, HfEvent, HfState, RemoveReason, SaveReason } from './types.ts';
 import type { TrainerStateLog } from './trainerState.ts';
 
@@ -25,6 +26,8 @@ export interface TrainerSimulation {
   readonly removed: readonly { readonly folder: string; readonly atStep: number; readonly reason: RemoveReason }[];
   /** checkpoint-* folders left in output_dir, in step order */
   readonly kept: readonly string[];
+  /** the most checkpoint-* folders output_dir held between two events (after each save's rotation): the disk the run needs at rest */
+  readonly mostFolders: number;
   /** the best as the policy tracks it; null when no metric is tracked */
   readonly best: {
     readonly metric: string;
@@ -138,16 +141,14 @@ export function simulateTrainerState(log: TrainerStateLog, args0: ResolvedArgs, 
         return absurd(f);
     }
   };
+  const outputKey = listingKey(args.output_dir, cwd);
+  const checkpointDirs = (): string[] =>
+    [...world].filter(([p, e]) => e.kind === 'dir' && /^checkpoint-\d+$/.test(baseName(p)) && outputKey === parentOf(p)).map(([p]) => baseName(p));
+  let mostFolders = 0;
   const run = (ev: HfEvent): void => {
-    const queue: HfEvent[] = [ev];
-    for (let e = queue.shift(); e; e = queue.shift()) {
-      const [next, fx] = reduceWithFixes(state, e, fixes);
-      state = next;
-      for (const f of fx) {
-        const answer = carryOut(f);
-        if (answer) queue.push(answer);
-      }
-    }
+    // carryOut reads the state each effect came from
+    state = settle(state, ev, (f, now) => ((state = now), carryOut(f)), (s, e) => reduceWithFixes(s, e, fixes));
+    mostFolders = Math.max(mostFolders, checkpointDirs().length);
   };
   for (const f of fx0) carryOut(f);
 
@@ -175,12 +176,9 @@ export function simulateTrainerState(log: TrainerStateLog, args0: ResolvedArgs, 
     undetermined.push(
       `the policy evaluates at step${missingEvals.length > 1 ? 's' : ''} ${summarise(missingEvals)}, where the log has no evaluation: ${metricKey === null ? 'nothing is tracked, so no decision depends on it' : `${metricKey} there is unknown (taken as no new best), so the best may differ`}`,
     );
-  const kept = [...world]
-    .filter(([p, e]) => e.kind === 'dir' && /^checkpoint-\d+$/.test(baseName(p)) && listingKey(args.output_dir, cwd) === parentOf(p))
-    .map(([p]) => baseName(p))
-    .sort((a, b) => Number(a.slice(11)) - Number(b.slice(11)));
+  const kept = checkpointDirs().sort((a, b) => Number(a.slice(11)) - Number(b.slice(11)));
   const best = bestOf(state, kept, saved, metricKey);
-  return { args, loop: { maxSteps, stepsPerEpoch: spe, lastStep, ended }, saved, removed, kept, best, error, undetermined, assumptions: ASSUMPTIONS };
+  return { args, loop: { maxSteps, stepsPerEpoch: spe, lastStep, ended }, saved, removed, kept, mostFolders, best, error, undetermined, assumptions: ASSUMPTIONS };
 }
 
 function bestOf(s: HfState, kept: readonly string[], saved: ReadonlyArray<{ folder: string }>, metricKey: string | null): TrainerSimulation['best'] {
