@@ -8,11 +8,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { s3Store } from '../plugins/s3/index.ts';
 import type { CheckpointStore } from '../src/core/store.ts';
 import { Checkpointer, CheckpointWriteError, LeaseLostError, readLease, WriterLeaseError } from '../src/runtime/index.ts';
+import { auditStorage, formatStorageReport } from '../src/audit/storage.ts';
+import { openDecisionLog } from '../src/audit/writer.ts';
 import { CKPT, root } from './helpers/cli.ts';
 import { startFaultProxy, op, s3Operation, type FaultProxy, type LoggedRequest } from './helpers/fault-proxy.ts';
 import { leaseCapture, leaseEvents, LEASE_OPTIONS, leaseReadRecord, writerOf } from './helpers/lease-run.ts';
@@ -146,13 +150,20 @@ test('item 8: a removal S3 refuses is an orphan in the lease record, and the nex
   proxy.clear();
   // epoch=00 leaves the top-3 at epoch 3: its DELETE fails every time (one attempt per request)
   proxy.add({ match: op('DeleteObject', 'orphans/epoch=00.ckpt'), action: { kind: 'status', status: 500, code: 'InternalError' }, times: 1 });
-  const a = await open(storeAt('orphans', 1), 'A');
+  const logPath = join(mkdtempSync(join(tmpdir(), 'ckpt-lease-orphans-')), 'decisions.jsonl');
+  const decisions = openDecisionLog(logPath);
+  const a = await open(storeAt('orphans', 1), 'A', { observer: decisions });
   await assert.rejects(train(a, 0, 5), (e: unknown) => e instanceof CheckpointWriteError && /remove epoch=00\.ckpt \(decision \d+\): StoreError \[io\]: cannot remove checkpoint epoch=00\.ckpt .*HTTP 500/.test(e.message));
   await train(a, 5, 6); // a failed removal does not stop the run
   await a.flush();
   assert.deepEqual((await readLease(a.store))?.orphans, ['epoch=00.ckpt']);
   assert.ok(await a.store.exists('epoch=00.ckpt'), 'the orphan is still in the bucket');
-  await a.close().catch(() => undefined);
+  await a.close();
+  decisions.close();
+  // `ckpt audit storage` lists it
+  const report = await auditStorage({ kind: 'file', path: logPath }, storeAt('orphans'));
+  assert.deepEqual(report.pendingRemovals, ['epoch=00.ckpt']);
+  assert.ok(formatStorageReport(report).includes('pending removal epoch=00.ckpt: its removal failed in storage (an orphan); the next open of this folder retries it'), formatStorageReport(report).join('\n'));
   const logs: string[] = [];
   const b = await open(storeAt('orphans'), 'B', { resume: 'latest' }, logs);
   assert.ok(logs.includes('info: removed epoch=00.ckpt: an earlier run decided its removal and storage refused it then'), logs.join('\n'));
