@@ -137,3 +137,17 @@ test('a hung holder (SIGSTOPped) loses its lease when it expires; woken up, it d
     await exited(proc);
   }
 });
+
+test('stores without a lease slot (memory): the lease is held in the process, so a second Checkpointer on the same location is refused there too', async () => {
+  const { openStore } = await import('../plugins/index.ts');
+  const a = await open(await openStore('memory://lease-in-process'), 'A');
+  await train(a, 0, 3);
+  await assert.rejects(open(await openStore('memory://lease-in-process'), 'B'), (e: unknown) => e instanceof WriterLeaseError && /in-process lease: single writer per location assumed across processes/.test(e.message));
+  // another location is another folder
+  const other = await open(await openStore('memory://lease-in-process-2'), 'C');
+  await other.close();
+  await a.close();
+  const b = await open(await openStore('memory://lease-in-process'), 'B', { resume: 'latest' });
+  assert.equal(b.resumed?.record.epoch, 2);
+  await b.close();
+});
