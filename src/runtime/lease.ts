@@ -277,7 +277,8 @@ async function localHost(): Promise<string> {
   if (hostCache !== undefined) return hostCache;
   hostCache = 'unknown-host';
   if (globalThis.process?.versions?.node !== undefined) {
-    const os = 'node:os';
+    // built at run time: a browser bundle must not take it for an import to resolve (it never runs there)
+    const os = ['node', 'os'].join(':');
     hostCache = ((await import(os)) as typeof import('node:os')).hostname();
   }
   return hostCache;
