@@ -51,8 +51,11 @@ const leaseWrites = (log: readonly LoggedRequest[], prefix: string) => log.filte
 
 test('a second writer on the same S3 prefix is refused at open; the lease is taken with If-None-Match and renewed with If-Match', { skip }, async () => {
   proxy.clear();
-  const a = await open(storeAt('two'), 'A');
-  await train(a, 0, 4);
+  // a short lifetime, so that renewals (every third of it) happen while A trains
+  const a = await open(storeAt('two'), 'A', { leaseTtlMs: 600 });
+  await train(a, 0, 2);
+  await new Promise((r) => setTimeout(r, 450));
+  await train(a, 2, 4);
   const taken = leaseWrites(proxy.log, 'two');
   assert.equal(taken[0]?.headers['if-none-match'], '*');
   assert.ok(taken.slice(1).length > 0 && taken.slice(1).every((r) => typeof r.headers['if-match'] === 'string'), 'every renewal is conditional on the ETag held');

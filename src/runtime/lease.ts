@@ -144,17 +144,33 @@ export class WriterLease {
     return this.record;
   }
 
-  /** Throws LeaseLostError when the lease is no longer this run's; renews it otherwise. Called before every write. */
+  /**
+   * Throws LeaseLostError when the lease is no longer this run's. Called before every write: it
+   * reads the record back (a renewal, a compare-and-swap, once a third of the lifetime has passed).
+   */
   async ensure(): Promise<void> {
     if (this.lost) throw this.lost;
     if (this.released) throw new LeaseLostError(`ckpt-policy: this run released its writer lease of ${this.location} (trainEnded or close): it writes no more checkpoints there`);
-    // one compare-and-swap at a time: concurrent writes share the renewal in flight
+    // one at a time: concurrent writes share the check or renewal in flight
     if (this.renewing === null) {
-      this.renewing = this.renew().finally(() => {
+      const due = Date.now() - Date.parse(this.record.renewedAt) >= this.ttlMs / 3;
+      this.renewing = (due ? this.renew() : this.verify()).finally(() => {
         this.renewing = null;
       });
     }
     await this.renewing;
+  }
+
+  /** Whether the record is still the one this run wrote (a read; nothing is written). */
+  private async verify(): Promise<void> {
+    let cur;
+    try {
+      cur = await this.slot.read();
+    } catch (e) {
+      throw new LeaseLostError(`ckpt-policy: could not read the writer lease of ${this.location} back (${describeCause(e)}); nothing is written or deleted without it`, { cause: e });
+    }
+    if (cur !== null && cur.version === this.version) return;
+    this.lose(cur);
   }
 
   /** Changes the run id and the orphan list in the record (written by the next renewal, made now). */
@@ -163,7 +179,12 @@ export class WriterLease {
     for (const k of change.orphansAdded ?? []) orphans.add(k);
     for (const k of change.orphansRemoved ?? []) orphans.delete(k);
     this.record = { ...this.record, ...(change.run !== undefined ? { run: change.run } : {}), orphans: [...orphans].sort() };
-    if (!this.released && !this.lost) await this.ensure();
+    if (this.released || this.lost) return;
+    if (this.renewing) await this.renewing.catch(() => undefined);
+    this.renewing = this.renew().finally(() => {
+      this.renewing = null;
+    });
+    await this.renewing;
   }
 
   /** Gives the folder up: the next writer takes it at once. A lost lease is left to its new holder. */
@@ -186,7 +207,11 @@ export class WriterLease {
   private started(): WriterLease {
     // renewal between writes; unref: the lease never keeps a finished program alive
     this.timer = setInterval(() => {
-      if (this.renewing === null && !this.lost && !this.released) this.ensure().catch(() => undefined);
+      if (this.renewing !== null || this.lost || this.released) return;
+      this.renewing = this.renew().finally(() => {
+        this.renewing = null;
+      });
+      this.renewing.catch(() => undefined);
     }, Math.max(50, Math.floor(this.ttlMs / 3)));
     this.timer.unref?.();
     return this;
@@ -202,16 +227,17 @@ export class WriterLease {
       // Unknown whether we still hold it: this write is refused, the next one tries again.
       throw new LeaseLostError(`ckpt-policy: could not renew the writer lease of ${this.location} (${describeCause(e)}); nothing is written or deleted without it`, { cause: e });
     }
-    if (v === null) {
-      const cur = await this.slot.read().catch(() => null);
-      const other = cur === null ? null : parseLease(cur.text);
-      const by = other === null || E.isLeft(other) ? 'another writer' : other.right.run === this.record.run ? `another open of the same run, ${describeHolder(other.right)}` : `run ${describeHolder(other.right)}`;
-      this.stop();
-      this.lost = new LeaseLostError(`ckpt-policy: this run (${this.record.run}) lost the writer lease of ${this.location} to ${by}: it saves and deletes nothing more there, so it cannot remove checkpoints the other run keeps`);
-      throw this.lost;
-    }
+    if (v === null) this.lose(await this.slot.read().catch(() => null));
     this.record = rec;
     this.version = v;
+  }
+
+  private lose(cur: { readonly text: string } | null): never {
+    const other = cur === null ? null : parseLease(cur.text);
+    const by = other === null || E.isLeft(other) ? 'another writer' : other.right.run === this.record.run ? `another open of the same run, ${describeHolder(other.right)}` : `run ${describeHolder(other.right)}`;
+    this.stop();
+    this.lost = new LeaseLostError(`ckpt-policy: this run (${this.record.run}) lost the writer lease of ${this.location} to ${by}: it saves and deletes nothing more there, so it cannot remove checkpoints the other run keeps`);
+    throw this.lost;
   }
 }
 
