@@ -78,6 +78,18 @@ test('a second writer on the same S3 prefix is refused at open; the lease is tak
   await b.close();
 });
 
+test('the S3 lease slot is a compare-and-swap: of 8 concurrent creates and then 8 replaces of one ETag, exactly one wins each time', { skip }, async () => {
+  const slots = Array.from({ length: 8 }, () => storeAt('cas').lease!);
+  const created = await Promise.all(slots.map((s, i) => s.create(`create ${i}`)));
+  assert.equal(created.filter((v) => v !== null).length, 1);
+  const v1 = created.find((v) => v !== null)!;
+  const replaced = await Promise.all(slots.map((s, i) => s.replace(`writer ${i}`, v1)));
+  const winners = replaced.map((v, i) => (v !== null ? i : -1)).filter((i) => i >= 0);
+  assert.equal(winners.length, 1, `winners: ${winners.join(', ')}`);
+  assert.equal((await slots[0]!.read())?.text, `writer ${winners[0]}`);
+  assert.equal(await slots[1]!.replace('stale', v1), null);
+});
+
 test('takeOver: true on S3: the run that lost the lease sends no PUT or DELETE of a checkpoint again', { skip }, async () => {
   proxy.clear();
   const a = await open(storeAt('takeover'), 'A');
