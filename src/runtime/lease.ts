@@ -173,7 +173,7 @@ export class WriterLease {
     this.lose(cur);
   }
 
-  /** Changes the run id and the orphan list in the record (written by the next renewal, made now). */
+  /** Changes the run id or the orphan list in the record and writes it now (a renewal). */
   async update(change: { run?: string; orphansAdded?: readonly string[]; orphansRemoved?: readonly string[] }): Promise<void> {
     const orphans = new Set(this.record.orphans);
     for (const k of change.orphansAdded ?? []) orphans.add(k);
@@ -181,6 +181,7 @@ export class WriterLease {
     this.record = { ...this.record, ...(change.run !== undefined ? { run: change.run } : {}), orphans: [...orphans].sort() };
     if (this.released || this.lost) return;
     if (this.renewing) await this.renewing.catch(() => undefined);
+    if (this.released || this.lost) return;
     this.renewing = this.renew().finally(() => {
       this.renewing = null;
     });
