@@ -15,6 +15,14 @@ export function temporaryOwner(name: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** The writer lease beside the checkpoints (`.ckpt-policy-lease` on S3, `.ckpt-policy-lease.<generation>` on disk): never a key, never listed. */
+export const LEASE_NAME = '.ckpt-policy-lease';
+
+/** Whether a top-level name belongs to the lease (so listings skip it and keys cannot clash with it). */
+export function isLeaseName(name: string): boolean {
+  return name === LEASE_NAME || name.startsWith(LEASE_NAME + '.');
+}
+
 /** UTF-8 without Buffer, so keys work the same in a web page (IndexedDB store). */
 const utf8 = new TextEncoder();
 
@@ -36,6 +44,7 @@ export function checkKey(key: string): string {
     if (segment === '.' || segment === '..') refuse(`it has a "${segment}" segment`);
     if (temporaryOwner(segment) !== null) refuse(`"${segment}" is reserved for temporaries (name contains "${TEMP_MARKER}")`);
   }
+  if (isLeaseName(key.split('/')[0]!)) refuse(`"${LEASE_NAME}" is reserved for the writer lease`);
   return key;
 }
 

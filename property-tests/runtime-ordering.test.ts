@@ -42,7 +42,8 @@ function delayed(store: CheckpointStore, delays: number[]): CheckpointStore {
 
 function filesIn(dir: string): string[] {
   return (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
-    .filter((d) => d.isFile())
+    // the checkpoints, not the writer lease beside them
+    .filter((d) => d.isFile() && !d.name.startsWith('.ckpt-policy-lease'))
     .map((d) => join(d.parentPath ?? (d as unknown as { path: string }).path, d.name).slice(dir.length + 1))
     .sort();
 }

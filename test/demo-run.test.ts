@@ -2,13 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { runDemo } from '../src/cli/demo.ts';
 import { CKPT } from './helpers/cli.ts';
+import { checkpointFiles } from './helpers/folder.ts';
 
 
 function demoChild(cwd: string, killAfter?: RegExp): Promise<{ lines: string[]; signal: NodeJS.Signals | null }> {
@@ -33,7 +34,7 @@ test('a fresh folder: trains, prints decisions with reasons and a line per epoch
   assert.equal(out.filter((l) => /^epoch +\d+\/8  loss [\d.]+  val_loss [\d.]+/.test(l)).length, 8);
   assert.match(text, /save +epoch=00-val_loss=[\d.]+\.ckpt: epoch 0, step 16: val_loss [\d.]+ entered the top 3/);
   assert.match(text, /remove .*pushed out of the top k by/);
-  const files = readdirSync(join(cwd, 'checkpoints')).sort();
+  const files = checkpointFiles(join(cwd, 'checkpoints'));
   assert.equal(files.length, 4);
   assert.ok(files.includes('last.ckpt'));
   // the reloaded best checkpoint evaluates to the score it was kept for
@@ -47,7 +48,7 @@ test('a fresh folder: trains, prints decisions with reasons and a line per epoch
   const again: string[] = [];
   await runDemo((l) => again.push(l), cwd);
   assert.match(again.join('\n'), /the previous run in \.\/checkpoints finished \(8 epochs\); starting a new run after removing its 4 checkpoints/);
-  assert.ok(readdirSync(join(cwd, 'checkpoints')).includes('notes.txt'));
+  assert.ok(checkpointFiles(join(cwd, 'checkpoints')).includes('notes.txt'));
   assert.equal(again.filter((l) => /^epoch +\d+\/8/.test(l)).length, 8);
 });
 
@@ -64,5 +65,5 @@ test('killed mid-training, the next run resumes and finishes where an uninterrup
 
   const clean = mkdtempSync(join(tmpdir(), 'ckpt-demo-clean-'));
   await runDemo(() => undefined, clean);
-  assert.deepEqual(readdirSync(join(cwd, 'checkpoints')).sort(), readdirSync(join(clean, 'checkpoints')).sort());
+  assert.deepEqual(checkpointFiles(join(cwd, 'checkpoints')), checkpointFiles(join(clean, 'checkpoints')));
 });

@@ -21,12 +21,14 @@ const capture = (req: CaptureRequest): Payload => ({ kind: 'bytes', data: new Te
 const readRecord = (p: Payload) => (p.kind === 'bytes' ? JSON.parse(new TextDecoder().decode(p.data)).record : undefined);
 const curve = (n: number) => Array.from({ length: n }, (_, e) => 1 / (e + 1)); // improves every epoch: the best is the newest
 const events = (epochs: number): LoopEvent[] => [...fitEvents({ epochs, batchesPerEpoch: 2, valMetrics: (e) => ({ val_loss: curve(epochs)[e]! }) })].filter((e) => e.type !== 'setup');
+/** The checkpoints in a folder (not the writer lease beside them). */
+const checkpointsIn = (dir: string) => readdirSync(dir).filter((n) => !n.startsWith('.ckpt-policy-lease')).sort();
 const OPTIONS = { monitor: 'val_loss', save_top_k: 3, save_last: true, filename: '{epoch:02d}' };
 
 async function run(store: CheckpointStore, evs: readonly LoopEvent[], resume: 'latest' | false = false, logs: string[] = []) {
   const ck = await Checkpointer.open({ options: OPTIONS, store, capture, readRecord, resume, log: (l, m) => logs.push(`${l}: ${m}`) });
   for (const e of evs) await ck.report(e);
-  await ck.flush();
+  await ck.close(); // the run ends (a SIGKILL would leave a dead pid: its writer lease is taken at once either way)
   return ck;
 }
 
@@ -89,14 +91,14 @@ test('item 6: killed during the very first save (last.ckpt landed, the top-k fil
   const evs = events(4);
   const firstEnd = evs.findIndex((e) => e.type === 'trainEpochEnded');
   await run(await openFsStore({ root: dir }), evs.slice(0, firstEnd + 1));
-  assert.deepEqual(readdirSync(dir).sort(), ['epoch=00.ckpt', 'last.ckpt']);
+  assert.deepEqual(checkpointsIn(dir), ['epoch=00.ckpt', 'last.ckpt']);
   // the state a SIGKILL between the two writes leaves (the top-k save is submitted first, last.ckpt's record names it as in flight)
   rmSync(join(dir, 'epoch=00.ckpt'));
   const logs: string[] = [];
   const ck = await run(await openFsStore({ root: dir }), evs.slice(firstEnd + 1), 'latest', logs);
   assert.equal(ck.resumed?.key, 'last.ckpt');
   assert.ok(logs.includes('info: resume: wrote epoch=00.ckpt again from last.ckpt (the same decision\'s save, stopped before it landed)'), logs.join('\n'));
-  assert.deepEqual(readdirSync(dir).sort(), ['epoch=01.ckpt', 'epoch=02.ckpt', 'epoch=03.ckpt', 'last.ckpt']);
+  assert.deepEqual(checkpointsIn(dir), ['epoch=01.ckpt', 'epoch=02.ckpt', 'epoch=03.ckpt', 'last.ckpt']);
   const last = readRecord(await (await openFsStore({ root: dir })).read('last.ckpt')) as CheckpointRecord;
   assert.equal(last.epoch, 3);
   // the rewritten file is the same model as last.ckpt held

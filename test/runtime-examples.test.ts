@@ -2,10 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkpointFiles } from './helpers/folder.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../examples/loop/hand-written.ts', import.meta.url));
 
@@ -15,7 +16,7 @@ test('examples/loop/hand-written.ts: two best by val_loss and last, with best_k_
   assert.equal(r.status, 0, r.stderr);
   const best = /best_model_path (\S+) \(val_loss ([\d.]+)\)/.exec(r.stdout);
   assert.ok(best, r.stdout);
-  const files = readdirSync(dir).sort();
+  const files = checkpointFiles(dir);
   assert.equal(files.length, 3);
   assert.ok(files.includes('last.ckpt'));
   assert.ok(files.includes(best[1]!.slice(dir.length + 1)));

@@ -10,6 +10,7 @@ import { parseConfig } from '../src/core/config.ts';
 import { init, reduce } from '../src/core/reduce.ts';
 import type { Effect } from '../src/core/effects.ts';
 import { CKPT } from './helpers/cli.ts';
+import { checkpointFiles } from './helpers/folder.ts';
 
 
 /** A sidecar child: send a line, get the next answer line. */
@@ -159,7 +160,7 @@ test('--stdio is required and bad options are refused before serving', async () 
 });
 
 test('store mode: the sidecar writes the payload file the loop names under each decided key, and removes what the policy drops', async (t) => {
-  const { mkdtempSync, readdirSync, readFileSync, writeFileSync } = await import('node:fs');
+  const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'ckpt-sidecar-store-'));
@@ -187,7 +188,7 @@ test('store mode: the sidecar writes the payload file the loop names under each 
     assert.equal(done.ok, true, JSON.stringify(done));
     assert.ok(done.outcomes.every((o: { status: string }) => o.status === 'done'));
   }
-  assert.deepEqual(readdirSync(dir).sort(), ['epoch=2-step=12.ckpt', 'last.ckpt']);
+  assert.deepEqual(checkpointFiles(dir), ['epoch=2-step=12.ckpt', 'last.ckpt']);
   assert.equal(readFileSync(join(dir, 'epoch=2-step=12.ckpt'), 'utf8'), 'weights of epoch 2');
   assert.equal(readFileSync(join(dir, 'last.ckpt'), 'utf8'), 'weights of epoch 2');
   assert.equal(await s.close(), 0);

@@ -1,12 +1,13 @@
 /** The callback on the wasm backend, and the optional tfjs-node: used when present, never required. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { openFsStore } from '../plugins/fs/index.ts';
 import { ModelCheckpoint, tryTfjsNode, useBackend } from '../src/tfjs/index.ts';
+import { checkpointFiles } from './helpers/folder.ts';
 
 tf.env().set('PROD', true);
 
@@ -27,7 +28,7 @@ test('fit on the wasm backend saves tfjs checkpoints that load back with the sam
   const history = await m.fit(x, y, { epochs: 4, batchSize: 16, shuffle: false, verbose: 0, callbacks: [cb] });
   const losses = history.history.loss as number[];
   const best = losses.indexOf(Math.min(...losses));
-  assert.deepEqual(readdirSync(dir).sort(), [`epoch=${best}-step=${(best + 1) * 4}.ckpt`, 'last.ckpt']);
+  assert.deepEqual(checkpointFiles(dir), [`epoch=${best}-step=${(best + 1) * 4}.ckpt`, 'last.ckpt']);
   // last.ckpt holds the final weights: a fresh model loaded from it predicts what the trained one does
   const reloaded = await (await import('../plugins/payload/tfjs.ts')).loadTfjsModel(await cb.checkpointer!.read('last.ckpt'));
   const probe = tf.tensor2d([[0.1, -0.2, 0.3]]);

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -16,6 +16,7 @@ import { listing, fileKey } from '../src/core/files.ts';
 import { fitEvents } from '../src/core/loop.ts';
 import { init, reduce } from '../src/core/reduce.ts';
 import { ModelCheckpoint } from '../src/tfjs/index.ts';
+import { checkpointFiles } from './helpers/folder.ts';
 
 tf.env().set('PROD', true);
 
@@ -45,7 +46,7 @@ async function fitWith(options: CheckpointOptions, epochs: number, batchSize: nu
   });
   const m = model();
   await m.fit(x, y, { epochs, batchSize, validationSplit: 0.2, shuffle: false, verbose: 0, callbacks: [recorder, cb] });
-  return { dir, cb, m, batchLogs, epochLogs, files: readdirSync(dir).sort() };
+  return { dir, cb, m, batchLogs, epochLogs, files: checkpointFiles(dir) };
 }
 
 /** What the reducer decides for the same metrics, through Lightning's loop order. */

@@ -6,13 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { openFsStore } from '../plugins/fs/index.ts';
 import { joinWeightData } from '../plugins/payload/container.ts';
+import { checkpointFiles } from './helpers/folder.ts';
 
 const SCRIPT = fileURLToPath(new URL('../examples/tfjs/train.ts', import.meta.url));
 const EPOCHS = '12';
@@ -56,7 +57,7 @@ test('SIGKILL mid-training, then --resume: same final kept set, scores and weigh
   const b = second.lines.at(-1)!;
   assert.deepEqual(b.kept, a.kept);
   assert.equal(b.score, a.score);
-  assert.deepEqual(readdirSync(killed).sort(), readdirSync(whole).sort());
+  assert.deepEqual(checkpointFiles(killed), checkpointFiles(whole));
   // the replayed epochs reproduce the same val_loss values
   const valA = new Map(uninterrupted.lines.filter((l) => 'epoch' in l).map((l) => [l.epoch, l.val_loss]));
   for (const l of second.lines.filter((x) => 'epoch' in x)) assert.equal(l.val_loss, valA.get(l.epoch));

@@ -6,11 +6,12 @@
 import { lstat, mkdir, readFile, readdir, readlink, realpath, rm, stat, symlink, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, relative, resolve as resolvePath, sep } from 'node:path';
-import { checkKey, checkPrefix, compareKeys, temporaryOwner } from '../keys.ts';
+import { checkKey, checkPrefix, compareKeys, isLeaseName, temporaryOwner } from '../keys.ts';
 import { bytesToPayload, payloadToBytes } from '../payload/codec.ts';
 import { StoreError, type CheckpointStore, type StoredEntry } from '../../src/core/store.ts';
 import { cleanTemporaries, fsyncDir, replaceAtomically, temporaryName } from './atomic.ts';
 import { errnoOf, fsError } from './errors.ts';
+import { fsLeaseSlot } from './lease.ts';
 
 export { cleanTemporaries, temporaryName } from './atomic.ts';
 
@@ -102,6 +103,7 @@ export async function openFsStore(opts: { root: string; allowSymlinks?: boolean 
     location: root,
     supportsSymlinks,
     cleanedTemporaries,
+    lease: fsLeaseSlot(realRoot, root),
 
     async save(key, payload) {
       checkKey(key);
@@ -186,7 +188,7 @@ export async function openFsStore(opts: { root: string; allowSymlinks?: boolean 
           throw fsError('list', rel || prefix, dir, e);
         }
         for (const d of entries) {
-          if (temporaryOwner(d.name) !== null) continue;
+          if (temporaryOwner(d.name) !== null || (rel === '' && isLeaseName(d.name))) continue;
           const key = rel + d.name;
           const path = join(dir, d.name);
           if (d.isDirectory()) {

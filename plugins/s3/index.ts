@@ -20,13 +20,14 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { checkKey, checkPrefix, compareKeys } from '../keys.ts';
+import { checkKey, checkPrefix, compareKeys, isLeaseName, LEASE_NAME } from '../keys.ts';
 import { bytesToPayload, payloadToBytes } from '../payload/codec.ts';
 import { StoreError, type CheckpointStore, type StoredEntry } from '../../src/core/store.ts';
 import { createS3Client, DEFAULT_MAX_ATTEMPTS, secretsOf } from './client.ts';
 import type { S3ClientOptions, S3Settings } from './options.ts';
 import { isNotFound, s3Error, type SdkErrorLike } from './errors.ts';
 import { checkBucket, formatS3Location, normalizePrefix } from './location.ts';
+import { s3LeaseSlot } from './lease.ts';
 
 export { parseS3Location, formatS3Location, type S3Location } from './location.ts';
 export { createS3Client, type S3ClientOptions } from './client.ts';
@@ -106,6 +107,7 @@ export function s3Store(opts: S3StoreOptions): CheckpointStore {
     kind: 's3',
     location,
     supportsSymlinks: false,
+    lease: s3LeaseSlot(client, bucket, objectKey(LEASE_NAME), (op, e) => s3Error(`${op} the writer lease`, LEASE_NAME, where(LEASE_NAME), e, secrets)),
 
     async save(key, payload) {
       checkKey(key);
@@ -167,7 +169,7 @@ export function s3Store(opts: S3StoreOptions): CheckpointStore {
       }
       const out: StoredEntry[] = objects
         // folder markers written by consoles are not checkpoints
-        .filter((o) => !o.key.endsWith('/'))
+        .filter((o) => !o.key.endsWith('/') && !isLeaseName(o.key.slice(base.length)))
         .map((o) => ({ key: o.key.slice(base.length), kind: 'file' as const, size: o.size }));
       return out.sort((a, b) => compareKeys(a.key, b.key));
     },

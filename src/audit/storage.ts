@@ -17,6 +17,7 @@ import { init, reduce } from '../core/reduce.ts';
 import type { PolicyState } from '../core/state.ts';
 import { decodeState } from '../core/stateCodec.ts';
 import { keyOf } from '../runtime/keys.ts';
+import { readLease } from '../runtime/lease.ts';
 import { payloadToBytes } from '../../plugins/payload/codec.ts';
 import type { CheckpointStore, StoredEntry } from '../core/store.ts';
 import { sha256Hex } from './canonical.ts';
@@ -55,6 +56,8 @@ export interface StorageReport {
   /** stored entries that are not checkpoints (other extensions) and not expected: left alone */
   readonly ignored: readonly string[];
   readonly unreadable?: string;
+  /** removals that failed in storage, as the writer lease records them (the next open retries them) */
+  readonly pendingRemovals?: readonly string[];
 }
 
 export interface StorageAuditOptions {
@@ -277,8 +280,10 @@ export async function auditStorage(source: LogSource, store: CheckpointStore, op
     findings.push({ kind: 'orphan', key, message: `orphan    ${key}: ${history ? `${history}, still in storage` : 'never written by the policy (not in any listing or save of this log)'}` });
   }
   const status: StorageStatus = findings.length > 0 ? 'drift' : 'clean';
+  const pendingRemovals = (await readLease(store).catch(() => null))?.orphans ?? [];
   return {
     ...base,
+    pendingRemovals,
     status,
     exitCode: STORAGE_EXIT[status],
     findings,
@@ -308,6 +313,7 @@ export function formatStorageReport(r: StorageReport): string[] {
   if (r.withoutSize > 0 || r.withoutChecksum > 0) out.push(`not checked: ${r.withoutSize} without a recorded size, ${r.withoutChecksum} without a recorded checksum (the writer did not record them)`);
   if (r.unconfirmed > 0) out.push(`note: ${r.unconfirmed} storage effect(s) have no recorded outcome; assumed carried out`);
   if (r.ignored.length > 0) out.push(`ignored (not checkpoints): ${r.ignored.join(', ')}`);
+  for (const k of r.pendingRemovals ?? []) out.push(`pending removal ${k}: its removal failed in storage (an orphan); the next open of this folder retries it`);
   out.push(`result: ${r.status}${r.findings.length ? ` (${r.findings.length} finding${r.findings.length > 1 ? 's' : ''})` : ''}`);
   return out;
 }

@@ -67,4 +67,23 @@ export interface CheckpointStore {
   read(key: string): Promise<Payload>;
   /** Releases clients, handles, timers. */
   close?(): Promise<void>;
+  /** the writer lease's slot (see LeaseSlot); stores without one are assumed to have one writer per process */
+  readonly lease?: LeaseSlot;
+}
+
+/**
+ * A single small record beside the checkpoints (never listed, never a key) that only changes by
+ * compare-and-swap, so that two writers cannot both believe they hold it. The runtime keeps its
+ * writer lease there (src/runtime/lease.ts); the store does not interpret the text. Versions are
+ * opaque: an ETag on S3, a generation number on the filesystem.
+ */
+export interface LeaseSlot {
+  /** where the record lives, for messages ('/run/.ckpt-policy-lease.*', 's3://b/p/.ckpt-policy-lease') */
+  readonly where: string;
+  /** The record and its version, or null when there is none. */
+  read(): Promise<{ readonly text: string; readonly version: string } | null>;
+  /** Writes the record only if there is none: its version, or null when another writer's record is there. */
+  create(text: string): Promise<string | null>;
+  /** Writes the record only if it is still at `version`: the new version, or null when another writer changed it. */
+  replace(text: string, version: string): Promise<string | null>;
 }

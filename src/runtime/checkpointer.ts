@@ -25,7 +25,8 @@ import { lightningStateDict, type PolicyState } from '../core/state.ts';
 import { decodeState } from '../core/stateCodec.ts';
 import { StoreError, type CheckpointStore, type Payload } from '../core/store.ts';
 import { checkpointPath, storeKey, type StoreKey } from '../core/brands.ts';
-import { CheckpointWriteError, describeCause, PolicyRaisedError, ResumeError, type EffectFailure } from './errors.ts';
+import { CheckpointWriteError, describeCause, LeaseLostError, PolicyRaisedError, ResumeError, type EffectFailure } from './errors.ts';
+import { DEFAULT_LEASE_TTL_MS, WriterLease } from './lease.ts';
 import { filesOf, keyOf, pathOf } from './keys.ts';
 import type { EffectOutcome, RuntimeObserver } from './observer.ts';
 import { decodeRecord, makeRecord, recordInPayload, withRecord, type CheckpointRecord } from './record.ts';
@@ -78,6 +79,13 @@ export interface CheckpointerOptions {
   /** Lightning's warnings and verbose lines (default: warnings and info to the console) */
   readonly log?: (level: LogLevel, message: string) => void;
   readonly observer?: RuntimeObserver;
+  /**
+   * Take the folder's writer lease even though another live run holds it (default false: open is
+   * refused with a WriterLeaseError naming that run). The other run then saves and deletes nothing more.
+   */
+  readonly takeOver?: boolean;
+  /** how long the writer lease lasts unrenewed (default 120000 ms); a crashed run's folder is free after it (at once on its own host) */
+  readonly leaseTtlMs?: number;
 }
 
 export interface Resumed {
@@ -106,6 +114,8 @@ export class Checkpointer {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly writer: EffectWriter;
   private readonly background: boolean;
+  /** lease records (orphans) being written; flush waits for them */
+  private leaseWrites: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private current: PolicyState,
@@ -116,11 +126,12 @@ export class Checkpointer {
     seq: number,
     /** the checkpoint this run continues from, if any */
     readonly resumed: Resumed | null,
+    private readonly lease: WriterLease,
   ) {
     this.seq = seq;
     this.background = opts.background !== false;
     const maxInFlight = opts.background === false ? 1 : (opts.background?.maxInFlight ?? 2);
-    this.writer = new EffectWriter(store, maxInFlight, (job, outcome) => this.settled(job, outcome));
+    this.writer = new EffectWriter(store, maxInFlight, (job, outcome) => this.settled(job, outcome), () => lease.ensure());
   }
 
   /** Validates the options, lists the store, resumes if asked, and sends the setup event. */
@@ -136,6 +147,26 @@ export class Checkpointer {
     const dirpath = resolveCheckpointDir(fresh, resolveTrainer(opts.trainer, cwd));
     for (const e of initEffects) if (e.type === 'log') log(e.level, e.message);
 
+    // before anything is read or written: a second writer is refused here
+    const lease = await WriterLease.acquire(store, { takeOver: opts.takeOver ?? false, ttlMs: opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, run: newRunId(), log });
+    try {
+      return await Checkpointer.openHolding(opts, store, config, fresh, dirpath, cwd, log, lease);
+    } catch (e) {
+      await lease.release();
+      throw e;
+    }
+  }
+
+  private static async openHolding(
+    opts: CheckpointerOptions,
+    store: CheckpointStore,
+    config: PolicyConfig,
+    fresh: PolicyState,
+    dirpath: string,
+    cwd: string,
+    log: (level: LogLevel, message: string) => void,
+    lease: WriterLease,
+  ): Promise<Checkpointer> {
     const entries = await store.list();
     const found = await findRecord(store, opts, dirpath, log);
     const setup = (files: readonly FileEntry[]): LoopEvent => ({
@@ -149,7 +180,7 @@ export class Checkpointer {
     let setupEvent = setup(filesOf(dirpath, entries));
     let after: LoopEvent | null = null;
     let resumed: Resumed | null = null;
-    let runId = newRunId();
+    let runId = lease.runId;
     let seq = 0;
     if (found !== null) {
       const { key, record, payload } = found;
@@ -178,7 +209,9 @@ export class Checkpointer {
         resumed = { key, record, payload, mode: 'lightning' };
       }
     }
-    const ck = new Checkpointer(start, store, dirpath, opts, runId, seq, resumed);
+    if (runId !== lease.runId) await lease.update({ run: runId });
+    await retryOrphans(store, lease, resumed?.mode === 'exact' ? start : null, dirpath, cwd, log);
+    const ck = new Checkpointer(start, store, dirpath, opts, runId, seq, resumed, lease);
     opts.observer?.opened?.({ state: start, resumedFrom: resumed?.key ?? null });
     await ck.report(setupEvent);
     if (after !== null) await ck.report(after);
@@ -211,29 +244,50 @@ export class Checkpointer {
   }
   /** The train end hook, then a flush: rejects if any checkpoint operation of the run failed. */
   async trainEnded(view: LoopView): Promise<readonly Effect[]> {
-    const effects = await this.report({ type: 'trainEnded', view });
-    await this.flush();
-    return effects;
+    try {
+      const effects = await this.report({ type: 'trainEnded', view });
+      await this.flush();
+      return effects;
+    } finally {
+      // the fit is over: the folder is free for the next run (a second fit opens a new Checkpointer)
+      await this.releaseLease();
+    }
   }
 
   /** Waits for every background write; rejects with every failure not reported yet. */
   async flush(): Promise<void> {
     await this.queue;
     await this.writer.drain();
+    await this.leaseWrites;
     this.throwIfFailed();
+    if (this.lease.lostError) throw this.lease.lostError;
     if (this.broken) throw this.broken;
   }
 
-  /** Flushes, then releases the store. */
+  /** Flushes, then releases the writer lease and the store. */
   async close(): Promise<void> {
     try {
       await this.flush();
     } finally {
+      await this.releaseLease();
       await this.store.close?.();
     }
   }
 
+  /** The writer lease this run holds (who it says writes here, which removals failed). */
+  get writerLease() {
+    return this.lease.held;
+  }
+
+  private async releaseLease(): Promise<void> {
+    await this.queue;
+    await this.writer.drain();
+    await this.leaseWrites;
+    await this.lease.release();
+  }
+
   private async step(event: LoopEvent): Promise<readonly Effect[]> {
+    if (this.lease.lostError) throw this.lease.lostError;
     if (this.broken) throw this.broken;
     // once a write failed, let the rest settle so the error lists every consequence
     if (this.writer.hasFailed) await this.writer.drain();
@@ -300,6 +354,10 @@ export class Checkpointer {
   private settled(job: WriteJob, outcome: EffectOutcome) {
     if (outcome.status === 'failed') {
       (this.opts.log ?? defaultLog)('warning', `${job.op} of checkpoint ${job.key} failed: ${outcome.cause}`);
+      // a removal storage refused leaves an orphan: recorded in the lease, retried by the next open
+      if (job.op === 'remove' && !outcome.cause.startsWith('withheld') && !outcome.cause.startsWith(LeaseLostError.name)) {
+        this.leaseWrites = this.leaseWrites.then(() => this.lease.update({ orphansAdded: [job.key] })).catch(() => undefined);
+      }
     }
     this.opts.observer?.effectSettled?.({ seq: job.seq, index: job.index, effect: job.effect, outcome });
   }
@@ -357,6 +415,7 @@ export class Checkpointer {
   }
   /** Writes toYaml() into the store (Lightning's default file name). */
   async writeYaml(key = 'best_k_models.yaml'): Promise<void> {
+    await this.lease.ensure();
     await this.store.save(key, { kind: 'bytes', data: new TextEncoder().encode(this.toYaml()) });
   }
   /** Reads a checkpoint back by its path (as the policy names it) or its store key. */
@@ -528,6 +587,28 @@ async function finishRemovals(store: CheckpointStore, record: CheckpointRecord, 
     await store.remove(key);
     log('info', `resume: completed the removal of ${key}, decided before the run stopped`);
   }
+}
+
+/**
+ * Removals an earlier run decided and storage refused (S3 errors): tried again now. One the
+ * resumed state still tracks is a kept checkpoint again, not an orphan.
+ */
+async function retryOrphans(store: CheckpointStore, lease: WriterLease, tracked: PolicyState | null, dirpath: string, cwd: string, log: (l: LogLevel, m: string) => void) {
+  const done: string[] = [];
+  for (const key of lease.inherited) {
+    if (tracked !== null && exists(tracked.files, fileKey(pathOf(dirpath, storeKey(key)), cwd))) {
+      done.push(key);
+      continue;
+    }
+    try {
+      await store.remove(key);
+      done.push(key);
+      log('info', `removed ${key}: an earlier run decided its removal and storage refused it then`);
+    } catch (e) {
+      log('warning', `${key} is still an orphan (an earlier run decided its removal): removing it failed again: ${describeCause(e)}`);
+    }
+  }
+  if (done.length > 0) await lease.update({ orphansRemoved: done });
 }
 
 /** Node's working directory; '/' where there is no process (a web page). */

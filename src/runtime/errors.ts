@@ -48,3 +48,19 @@ export function describeCause(e: unknown): string {
   }
   return String(e);
 }
+
+/** Another run holds the folder's writer lease: this one was refused at open, before writing anything. */
+export class WriterLeaseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WriterLeaseError';
+  }
+}
+
+/** This run's writer lease was taken over (or could not be renewed): it saves and deletes nothing more. */
+export class LeaseLostError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LeaseLostError';
+  }
+}

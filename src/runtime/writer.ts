@@ -34,6 +34,8 @@ export class EffectWriter {
     private readonly store: CheckpointStore,
     readonly maxInFlight: number,
     private readonly onSettled: (job: WriteJob, outcome: EffectOutcome) => void,
+    /** runs before every storage operation; a rejection fails it untouched (the writer lease: see lease.ts) */
+    private readonly guard: () => Promise<void> = async () => undefined,
   ) {
     if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
       throw new RangeError(`maxInFlight=${maxInFlight} is not allowed: expected an integer >= 1`);
@@ -91,6 +93,7 @@ export class EffectWriter {
       return { status: 'failed', cause: `withheld: the save of ${f.key} (decision ${f.seq}) failed, and a failed save never causes a ${job.op === 'remove' ? 'deletion' : 'link'}` };
     }
     try {
+      await this.guard();
       switch (job.op) {
         case 'save':
           await this.store.save(job.key, job.payload);
