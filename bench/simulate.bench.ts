@@ -1,14 +1,21 @@
 /**
- * Simulation throughput and memory: rows per second reading a generated 10^6-row Lightning CSV and
- * a 10^6-scalar TensorBoard event file while simulating a top-k policy, against merely parsing the
- * same file (the ratio's goal is >= 0.5), and peak memory at 10^6 and 10^7 rows (it should stay
- * flat: the readers stream and the simulator keeps bounded state).
+ * Simulation speed and memory (issue 14), figures side by side in one run:
  *
- * Then a sweep (issue 14): 1,000 runs x 10,000 rows in a lightning_logs/ folder, simulated in one
- * thread and in one worker thread per core (wall times, speed-up, and that the totals are the
- * same), and `recommend` over a 100-policy grid on it (wall time, and that its figures equal
- * simulating each sampled policy on its own, as `ckpt compare` would). BENCH_SWEEP_RUNS,
- * BENCH_SWEEP_ROWS scale the sweep down; BENCH_ONLY=sweep skips the single-log figures.
+ * - the `ckpt` command as shipped (built JavaScript, start-up included) on a 300,000-row Lightning
+ *   metrics.csv with a top-3 policy, table and JSON output, against Lightning's own ModelCheckpoint
+ *   deciding on the same rows (5.75 s on this machine; goal: 10x faster, 20x the stretch goal);
+ * - steady-state rows per second reading a 10^6-row CSV and a 10^6-scalar TensorBoard event file
+ *   while simulating (goal >= 10^6 rows/s), against merely parsing the same file;
+ * - peak RSS of that command at 10^5, 10^6 and 10^7 rows, each in a fresh process (goal <= 100
+ *   MiB and flat), and the peak live heap of the simulation in this process;
+ * - a sweep of 1,000 runs x 10,000 rows in a lightning_logs/ folder in one thread and in one
+ *   worker thread per core, from the TypeScript sources and from the built package (goal >= 1.8x
+ *   on 2 cores; the same totals every way), and `recommend` over a 100-policy grid on it (wall
+ *   time, and that its figures equal simulating each sampled policy on its own, as `ckpt compare`
+ *   would).
+ *
+ * BENCH_SWEEP_RUNS, BENCH_SWEEP_ROWS scale the sweep down; BENCH_ONLY=sweep skips the rest,
+ * BENCH_ONLY=log the sweep.
  */
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +34,75 @@ import { runsOf } from '../src/simulate/runs.ts';
 import { simulateRuns } from '../src/simulate/sweep.ts';
 import { expandGrid, recommend } from '../src/simulate/recommend.ts';
 import type { FitLog } from '../src/sources/open.ts';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+/** Lightning 2.6's ModelCheckpoint deciding on the 300,000 rows of the CLI figure, measured on this machine (issue 14) */
+const LIGHTNING_300K_S = 5.75;
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const POLICY_TEXT = '{monitor: val_loss, save_top_k: 3, save_last: true}';
+
+let built = false;
+/** `npm run build` (tsc itself: npm run from inside `npm run bench` may refuse), once per bench run. */
+function build(): void {
+  if (built) return;
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  built = true;
+}
+
+/**
+ * The built `ckpt` on a log: wall seconds, and from /usr/bin/time (when there is one) peak RSS in
+ * MiB and CPU seconds (user + system: on a machine shared with others, less noisy than wall time).
+ */
+function ckpt(args: readonly string[]): { s: number; cpu: number | null; rssMiB: number | null } {
+  const time = existsSync('/usr/bin/time');
+  const cmd = [process.execPath, join(root, 'bin/ckpt.js'), ...args, '--no-progress'];
+  const t0 = performance.now();
+  const r = time ? spawnSync('/usr/bin/time', ['-f', '%M %U %S', ...cmd], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] }) : spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const s = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`ckpt ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  const [kb, user, sys] = time ? r.stderr.trim().split('\n').pop()!.split(' ').map(Number) : [];
+  return { s, cpu: user !== undefined && sys !== undefined ? user + sys : null, rssMiB: kb !== undefined && Number.isFinite(kb) ? kb / 1024 : null };
+}
+
+/** The command as shipped, end to end, on 300,000 rows; and its peak memory as the log grows a hundredfold. */
+async function command(report: Report, dir: string): Promise<void> {
+  build();
+  const csv = join(dir, 'metrics-3e5.csv');
+  writeCsv(csv, 3e5);
+  const args = { table: ['simulate', '--policy', POLICY_TEXT, csv], json: ['simulate', '--policy', POLICY_TEXT, csv, '--format', 'json'] };
+  const times: Record<keyof typeof args, number[]> = { table: [], json: [] };
+  const cpus: Record<keyof typeof args, number[]> = { table: [], json: [] };
+  ckpt(args.json); // warm the file cache
+  for (let i = 0; i < 5; i++) {
+    for (const k of ['table', 'json'] as const) {
+      const r = ckpt(args[k]);
+      times[k].push(r.s);
+      if (r.cpu !== null) cpus[k].push(r.cpu);
+    }
+  }
+  const goal = `goal >= 10x, <= ${(LIGHTNING_300K_S / 10).toFixed(3)} s; 20x: ${(LIGHTNING_300K_S / 20).toFixed(3)} s`;
+  for (const k of ['table', 'json'] as const) {
+    const m = median(times[k]);
+    report({ name: `ckpt simulate 3e5-row CSV, top-3 (${k} output): wall`, value: Number(m.toFixed(3)), unit: 's', note: `median of 5, start-up included; ${(LIGHTNING_300K_S / m).toFixed(1)}x Lightning's ${LIGHTNING_300K_S} s (${goal})` });
+    if (cpus[k].length === 0) continue;
+    const c = median(cpus[k]);
+    report({ name: `ckpt simulate 3e5-row CSV, top-3 (${k} output): CPU`, value: Number(c.toFixed(3)), unit: 's', note: `user + system, median of 5; ${(LIGHTNING_300K_S / c).toFixed(1)}x Lightning's` });
+  }
+  const peaks: number[] = [];
+  for (const rows of [1e5, 1e6, 1e7]) {
+    const f = join(dir, `metrics-rss-${rows}.csv`);
+    writeCsv(f, rows);
+    const r = ckpt(['simulate', '--policy', POLICY_TEXT, f, '--format', 'json']);
+    rmSync(f);
+    if (r.rssMiB === null) return;
+    peaks.push(r.rssMiB);
+    report({ name: `ckpt simulate ${rows.toExponential().replace('+', '')}-row CSV: peak RSS`, value: Number(r.rssMiB.toFixed(1)), unit: 'MiB', note: `a fresh process, JSON output; ${r.s.toFixed(2)} s (goal <= 100 MiB)` });
+  }
+  report({ name: 'ckpt simulate peak RSS 1e7 / 1e5 rows', value: Number((peaks[2]! / peaks[0]!).toFixed(2)), unit: 'ratio', note: 'flat memory is about 1' });
+}
 
 type Report = (row: { name: string; value: number; unit: string; note?: string }) => void;
 
@@ -137,6 +213,8 @@ async function peakMemory<T>(fn: () => Promise<T>): Promise<{ rss: number; heap:
 async function throughput(report: Report, label: string, log: FitLog, dir: string) {
   let parseS = Infinity;
   let simS = Infinity;
+  /** CPU seconds of the faster simulate run (this process has no other thread busy then) */
+  let simCpu = Infinity;
   let rows = 0;
   let r: Awaited<ReturnType<typeof simulateOnce>> | null = null;
   for (let i = 0; i < 2; i++) {
@@ -144,14 +222,18 @@ async function throughput(report: Report, label: string, log: FitLog, dir: strin
     rows = await parseOnly(log);
     parseS = Math.min(parseS, (performance.now() - t0) / 1000);
     const t1 = performance.now();
+    const c1 = process.cpuUsage();
     r = await simulateOnce(log, dir);
+    const c = process.cpuUsage(c1);
     simS = Math.min(simS, (performance.now() - t1) / 1000);
+    simCpu = Math.min(simCpu, (c.user + c.system) / 1e6);
   }
   const parseRate = rows / parseS;
   const simRate = rows / simS;
   report({ name: `${label}: parse only`, value: Math.round(parseRate), unit: 'rows/s', note: `${rows} records, ${(statSync(log.path).size / 1e6).toFixed(1)} MB` });
   report({ name: `${label}: simulate top-3`, value: Math.round(simRate), unit: 'rows/s', note: `${r!.policies[0]!.checkpointsWritten} checkpoints written` });
-  report({ name: `${label}: simulate / parse`, value: Number((simRate / parseRate).toFixed(3)), unit: 'ratio', note: 'goal >= 0.5' });
+  report({ name: `${label}: simulate top-3 per CPU second`, value: Math.round(rows / simCpu), unit: 'rows/s', note: 'user + system time: less noisy than wall time on a shared machine' });
+  report({ name: `${label}: simulate / parse`, value: Number((simRate / parseRate).toFixed(3)), unit: 'ratio', note: 'goal >= 0.5; simulate goal >= 1e6 rows/s' });
 }
 
 /** A lightning_logs/ of `runs` version folders, each a `rows`-row metrics.csv (the same shape, shifted so runs differ). */
@@ -197,18 +279,29 @@ async function sweep(report: Report, dir: string): Promise<void> {
   let one = Infinity;
   let all = Infinity;
   let same = true;
+  let a0: Awaited<ReturnType<typeof simulateRuns>> | null = null;
   for (let i = 0; i < 2; i++) {
     const a = await time(() => simulateRuns(inputs, settings, { jobs: 1 }));
+    a0 = a.r;
     const b = await time(() => simulateRuns(inputs, settings, { jobs: cores }));
     one = Math.min(one, a.s);
     all = Math.min(all, b.s);
     same &&= isDeepStrictEqual(a.r, b.r);
   }
   const label = `sweep ${runs} runs x ${rows} rows`;
-  report({ name: `${label}: 1 thread`, value: Number(one.toFixed(2)), unit: 's', note: `${Math.round((runs * rows) / one)} rows/s` });
-  report({ name: `${label}: ${cores} threads`, value: Number(all.toFixed(2)), unit: 's', note: `${Math.round((runs * rows) / all)} rows/s` });
-  report({ name: `${label}: speed-up`, value: Number((one / all).toFixed(2)), unit: 'x', note: `goal >= 1.8 on 2 cores` });
-  report({ name: `${label}: same rows and totals either way`, value: same ? 1 : 0, unit: 'bool' });
+  report({ name: `${label}: 1 thread (sources)`, value: Number(one.toFixed(2)), unit: 's', note: `${Math.round((runs * rows) / one)} rows/s` });
+  report({ name: `${label}: ${cores} threads (sources)`, value: Number(all.toFixed(2)), unit: 's', note: `${Math.round((runs * rows) / all)} rows/s; workers load one esbuild bundle` });
+  report({ name: `${label}: speed-up (sources)`, value: Number((one / all).toFixed(2)), unit: 'x', note: `goal >= 1.8 on 2 cores` });
+  // the same from the built package, where the worker is plain JavaScript
+  build();
+  const fromDist = (await import(new URL('../dist/src/simulate/sweep.js', import.meta.url).href)) as { simulateRuns: typeof simulateRuns };
+  const oneBuilt = await time(() => fromDist.simulateRuns(inputs, settings, { jobs: 1 }));
+  const allBuilt = await time(() => fromDist.simulateRuns(inputs, settings, { jobs: cores }));
+  report({ name: `${label}: 1 thread (built)`, value: Number(oneBuilt.s.toFixed(2)), unit: 's', note: `${Math.round((runs * rows) / oneBuilt.s)} rows/s` });
+  report({ name: `${label}: ${cores} threads (built)`, value: Number(allBuilt.s.toFixed(2)), unit: 's', note: `${Math.round((runs * rows) / allBuilt.s)} rows/s` });
+  report({ name: `${label}: speed-up (built)`, value: Number((oneBuilt.s / allBuilt.s).toFixed(2)), unit: 'x', note: `goal >= 1.8 on 2 cores` });
+  const sameBuilt = isDeepStrictEqual(oneBuilt.r, allBuilt.r) && isDeepStrictEqual(JSON.parse(JSON.stringify(oneBuilt.r)), JSON.parse(JSON.stringify(a0!)));
+  report({ name: `${label}: same rows and totals every way`, value: same && sameBuilt ? 1 : 0, unit: 'bool', note: '1 thread and all, sources and built' });
 
   const grid = { save_top_k: [1, 2, 3, 5, -1], every_n_epochs: [null, 2, 5, 10, 20], save_last: [null, true], keep_latest: [null, 1] };
   const { policies } = expandGrid({ monitor: 'val_loss' }, grid);
@@ -229,8 +322,9 @@ async function sweep(report: Report, dir: string): Promise<void> {
 export async function run(report: Report): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ckpt-sim-bench-'));
   try {
-    await sweep(report, dir);
+    if (process.env.BENCH_ONLY !== 'log') await sweep(report, dir);
     if (process.env.BENCH_ONLY === 'sweep') return;
+    await command(report, dir);
     const csv1 = join(dir, 'metrics-1e6.csv');
     writeCsv(csv1, 1e6);
     const csvLog: FitLog = { kind: 'csv', path: csv1, dir };
@@ -240,15 +334,15 @@ export async function run(report: Report): Promise<void> {
     writeEvents(ev1, 1e6);
     await throughput(report, 'tfevents 1e6 scalars', { kind: 'tfevents', path: ev1, dir }, dir);
 
-    // memory as the file grows tenfold
+    // this process's memory as the file grows tenfold
     const m1 = await peakMemory(() => simulateOnce(csvLog, dir));
     const csv10 = join(dir, 'metrics-1e7.csv');
     writeCsv(csv10, 1e7);
     const m10 = await peakMemory(() => simulateOnce({ kind: 'csv', path: csv10, dir }, dir));
     rmSync(csv10);
     const mb = (x: number) => Number((x / 2 ** 20).toFixed(1));
-    report({ name: 'csv 1e6 rows: peak RSS', value: mb(m1.rss), unit: 'MiB' });
-    report({ name: 'csv 1e7 rows: peak RSS', value: mb(m10.rss), unit: 'MiB' });
+    report({ name: 'csv 1e6 rows: peak RSS of this process', value: mb(m1.rss), unit: 'MiB', note: 'after the figures above; tsx loaded' });
+    report({ name: 'csv 1e7 rows: peak RSS of this process', value: mb(m10.rss), unit: 'MiB' });
     report({ name: 'csv 1e6 rows: peak live heap', value: mb(m1.heap), unit: 'MiB', note: 'heap in use after a full GC, sampled every 200 ms' });
     report({ name: 'csv 1e7 rows: peak live heap', value: mb(m10.heap), unit: 'MiB' });
     report({ name: 'peak live heap 1e7 / 1e6', value: Number((m10.heap / m1.heap).toFixed(2)), unit: 'ratio', note: 'flat memory is about 1' });

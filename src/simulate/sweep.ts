@@ -11,6 +11,7 @@ import { SourceError } from '../sources/records.ts';
 import type { RoleOptions } from '../sources/roles.ts';
 import { simulate, type MetricChoice, type PolicyResult, type PolicySpec } from './run.ts';
 import type { RunInput } from './runs.ts';
+import { sweepWorkerScript } from './workerScript.ts';
 
 /** What every run of a sweep is simulated with (structured-cloneable: it goes to the workers as is). */
 export interface SweepSettings {
@@ -160,23 +161,14 @@ async function inThread(runs: readonly RunInput[], s: SweepSettings, progress?: 
   return rows;
 }
 
-/** The worker's module beside this one (.ts from the sources through tsx, .js once built). */
-const WORKER = new URL(`./sweepWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-
-/**
- * A worker on WORKER. From the TypeScript sources, the worker registers tsx itself first: a loader
- * given with `--import` in the parent's flags is not carried into worker threads on Node 20.
- */
-function startWorker(s: SweepSettings): Worker {
-  if (!WORKER.pathname.endsWith('.ts')) return new Worker(WORKER, { workerData: s });
-  const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(WORKER.href)}); });`;
-  return new Worker(boot, { eval: true, workerData: s });
-}
-
 export type WorkerTask = { readonly index: number; readonly run: RunInput };
 export type WorkerReply = { readonly index: number; readonly row: RunSummary } | { readonly index: number; readonly failure: string };
 
-function inWorkers(runs: readonly RunInput[], s: SweepSettings, jobs: number, progress?: (done: number, total: number) => void): Promise<RunSummary[]> {
+/** Runs a worker has been given and not yet answered: two, so that it never waits for its next run. */
+const IN_FLIGHT = 2;
+
+async function inWorkers(runs: readonly RunInput[], s: SweepSettings, jobs: number, progress?: (done: number, total: number) => void): Promise<RunSummary[]> {
+  const script = await sweepWorkerScript();
   return new Promise((resolvePromise, reject) => {
     const rows: (RunSummary | undefined)[] = new Array(runs.length);
     let next = 0;
@@ -192,7 +184,7 @@ function inWorkers(runs: readonly RunInput[], s: SweepSettings, jobs: number, pr
       }
     };
     for (let i = 0; i < jobs; i++) {
-      const w = startWorker(s);
+      const w = new Worker(script, { workerData: s });
       workers.push(w);
       w.on('message', (m: WorkerReply) => {
         if (failed) return;
@@ -217,7 +209,7 @@ function inWorkers(runs: readonly RunInput[], s: SweepSettings, jobs: number, pr
         void stopAll();
         reject(e);
       });
-      give(w);
+      for (let k = 0; k < IN_FLIGHT; k++) give(w);
     }
   });
 }

@@ -11,10 +11,34 @@ import { crc32c } from '@node-rs/crc32';
 
 const MASK_DELTA = 0xa282ead8;
 
+/** CRC-32C's byte table (reflected polynomial 0x82f63b78). */
+const TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+/**
+ * Inputs shorter than this are summed here, a byte at a time: a scalar event's two CRCs (of 8
+ * bytes and of about 40) cost less in JavaScript than the native call's own overhead.
+ */
+export const NATIVE_CRC_FROM = 256;
+
+/** CRC-32C of `data`, here in JavaScript (the native binding's result, bit for bit). */
+export function crc32cJs(data: Uint8Array): number {
+  let c = -1;
+  for (let i = 0; i < data.length; i++) c = TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
 /** TensorFlow's masked CRC-32C (Castagnoli): the CRC rotated right by 15 bits, plus a constant. */
 export function maskedCrc32c(data: Uint8Array): number {
   // a Buffer view of the same bytes (the native binding takes Buffers), not a copy
-  const crc = crc32c(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  const crc = data.length < NATIVE_CRC_FROM ? crc32cJs(data) : crc32c(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   return ((((crc >>> 15) | (crc << 17)) >>> 0) + MASK_DELTA) >>> 0;
 }
 
