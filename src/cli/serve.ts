@@ -2,13 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import * as E from 'fp-ts/lib/Either.js';
 import { openDecisionLog, type DecisionLog } from '../audit/writer.ts';
 import { decodeConfig } from '../core/config.ts';
 import { serve } from '../sidecar/server.ts';
 import { STORE_MODE } from '../sidecar/stores.ts';
 import { DIALECT_NAMES, serveNamedDialect, type DialectName } from '../sidecar/dialects/index.ts';
+import { issueText, parseStructured } from '../sources/structuredText.ts';
+import { notTextProblem } from '../sources/text.ts';
 import { SUMMARY } from './commands.ts';
 
 /** JSON lines with non-finite numbers written as "NaN" / "Infinity" / "-Infinity" strings. */
@@ -26,10 +27,22 @@ function loadOptions(opts: { options?: string; config?: string }): Record<string
       throw new Error(`--options is not valid JSON: ${(e as Error).message}`);
     }
   } else if (opts.config !== undefined) {
-    const text = readFileSync(opts.config, 'utf8');
-    value = opts.config.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(opts.config);
+    } catch (e) {
+      throw new Error(`--config: cannot read ${opts.config}: ${(e as Error).message}`);
+    }
+    const notText = notTextProblem(bytes, 'JSON or YAML');
+    if (notText !== null) throw new Error(`--config: ${opts.config} ${notText}`);
+    // JSON is YAML 1.2: one parser, whose errors carry the line and column (aliases bounded)
+    const parsed = parseStructured(bytes.toString('utf8'), opts.config);
+    if (!parsed.ok) throw new Error(`--config: ${parsed.issues.map(issueText).join('; ')}`);
+    value = parsed.doc.value;
   } else return undefined;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('the ModelCheckpoint options must be an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`${opts.options !== undefined ? '--options' : `--config ${opts.config}`}: the ModelCheckpoint options must be an object (a mapping of option names to values), got ${value === null ? 'null' : Array.isArray(value) ? 'a list' : JSON.stringify(value)}`);
+  }
   return value as Record<string, unknown>;
 }
 
@@ -85,6 +98,10 @@ export function registerServe(program: Command): void {
           ...(options !== undefined ? { options } : {}),
           ...(location !== undefined ? { openStore: () => STORE_MODE.open(location) } : {}),
           ...(decisionLog !== undefined ? { decisionLog } : {}),
+          report: (m) => {
+            console.error(`ckpt serve: ${m}`);
+            process.exitCode = 1;
+          },
         });
       } finally {
         // stdin ended: the close record ends the run's segment, and the log is synced
