@@ -274,11 +274,11 @@ test('ckpt audit verify: report lines and exit codes (0 verified, 1 tampered, 2 
   // a format this reader does not know is unreadable, not tampered
   const newer = writeRun();
   const recs2 = readRecords(newer);
-  recs2[0]!.format = 'ckpt-policy/decision-log@2';
+  recs2[0]!.format = 'ckpt-policy/decision-log@3';
   writeRecords(newer, rechain(recs2));
   out.length = 0;
   assert.equal(await runVerify(newer, {}, (l) => out.push(l)), 2);
-  assert.match(out[0]!, /^unreadable: .*: record 1: format: expected "ckpt-policy\/decision-log@1", found "ckpt-policy\/decision-log@2" \(written by another version of the tool\?\)$/);
+  assert.match(out[0]!, /^unreadable: .*: record 1: format: expected "ckpt-policy\/decision-log@1" or "ckpt-policy\/decision-log@2", found "ckpt-policy\/decision-log@3" \(written by another version of the tool\?\)$/);
   const p2 = writeRun();
   writeFileSync(p2, readFileSync(p2, 'utf8').split('\n').slice(0, -2).join('\n') + '\n');
   assert.equal(await runVerify(p2, { json: true }, (l) => out.push(l)), 3);

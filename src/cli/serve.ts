@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import { openDecisionLog, type DecisionLog } from '../audit/writer.ts';
+import { openDialectLog, type DialectLog } from '../audit/dialectLog.ts';
 import { decodeConfig } from '../core/config.ts';
 import { serve } from '../sidecar/server.ts';
 import { STORE_MODE } from '../sidecar/stores.ts';
@@ -56,7 +57,7 @@ export function registerServe(program: Command): void {
     .option('--store <location>', 'carry out the effects through a store plugin at this location (the loop sends payload files)')
     .option('--cwd <dir>', 'directory that relative dirpaths resolve against', process.cwd())
     .option('--dialect <name>', `answer another framework's loop with its own rules: ${DIALECT_NAMES.join(', ')} (decide mode; options in the init line)`)
-    .option('--decision-log <path>', 'append every decision and outcome to this hash-chained decision log (see docs/audit.md); closed when stdin ends')
+    .option('--decision-log <path>', 'append every decision and outcome (with --dialect: every line and its answer) to this hash-chained decision log (see docs/audit.md); closed when stdin ends')
     .action(async (o: { stdio?: boolean; options?: string; config?: string; store?: string; cwd: string; decisionLog?: string; dialect?: string }) => {
       if (!o.stdio) {
         console.error('ckpt serve: --stdio is required (standard input/output is the only transport)');
@@ -122,13 +123,32 @@ async function serveDialectCommand(name: string, o: { options?: string; config?:
     process.exitCode = 2;
     return;
   }
-  const unsupported = (['options', 'config', 'store', 'decisionLog'] as const).filter((k) => o[k] !== undefined);
+  const unsupported = (['options', 'config', 'store'] as const).filter((k) => o[k] !== undefined);
   if (unsupported.length > 0) {
-    const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    console.error(`ckpt serve: ${unsupported.map(flag).join(', ')} cannot be used with --dialect ${name}: a dialect is served in decide mode, its options given in the {"type":"init",...} line`);
+    console.error(`ckpt serve: ${unsupported.map((k) => `--${k}`).join(', ')} cannot be used with --dialect ${name}: a dialect is served in decide mode, its options given in the {"type":"init",...} line`);
     process.exitCode = 2;
     return;
   }
+  let log: DialectLog | undefined;
+  if (o.decisionLog !== undefined) {
+    try {
+      log = openDialectLog(o.decisionLog, name as DialectName);
+    } catch (e) {
+      console.error(`ckpt serve: --decision-log: ${(e as Error).message}`);
+      process.exitCode = 2;
+      return;
+    }
+  }
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  await serveNamedDialect(name as DialectName, rl[Symbol.asyncIterator](), (line) => process.stdout.write(jsonLine(line) + '\n'));
+  try {
+    await serveNamedDialect(name as DialectName, rl[Symbol.asyncIterator](), (line) => process.stdout.write(jsonLine(line) + '\n'), log);
+  } finally {
+    // stdin ended: the close record ends the session's segment, and the log is synced
+    try {
+      log?.close();
+    } catch (e) {
+      console.error(`ckpt serve: ${(e as Error).message}`);
+      process.exitCode = 1;
+    }
+  }
 }
