@@ -53,7 +53,10 @@ export function explainLineRecord(p: string, r: Extract<LogRecord, { type: 'line
   const words = effects.map(effectWords).filter((w): w is string => w !== null);
   if (out && out.error !== null && out.error !== undefined) words.push(`raises ${short(out.error, 120)}`);
   const result = out && out.result !== undefined && out.result !== null ? `result ${short(out.result, 40)}` : null;
-  if (words.length === 0 && !opts.all && a.type !== 'init') return [];
   const parts = [...words, ...(result !== null ? [result] : [])];
+  // a control line starts or restores the session: always worth a line
+  if (a.type === 'init') return [`${head}: the session starts with the options of this line${parts.length > 0 ? `; ${parts.join('; ')}` : ''}`];
+  if (a.type === 'resume') return [`${head}: the session continues from the state an earlier answer carried`];
+  if (words.length === 0 && !opts.all) return [];
   return [`${head}: ${parts.length > 0 ? parts.join('; ') : 'nothing to carry out'}`];
 }
