@@ -52,7 +52,7 @@ export interface VerifyReport {
   /** input lines of dialect sessions, each replayed with its answer */
   readonly lines: number;
   /** the anchor given (`--expect-head`), and whether the log ends at it */
-  readonly anchor: { readonly expected: string; readonly matches: boolean } | null;
+  readonly anchor: { readonly expected: string; readonly record: number | null; readonly matches: boolean } | null;
   /** the first integrity problem, and how many records had one */
   readonly chain: ChainProblem | null;
   readonly chainProblems: number;
@@ -499,20 +499,20 @@ class Verifier {
   report(source: string): VerifyReport {
     if (this.seg && !this.seg.closed) this.endSegment(null);
     const closed = this.seg?.closed ?? false;
-    const anchor = this.expectHead === null ? null : { expected: this.expectHead, matches: this.lastHash === this.expectHead };
-    if (anchor !== null && !anchor.matches) {
-      const at = this.anchorAt;
+    const at = this.anchorAt;
+    const anchor = this.expectHead === null ? null : { expected: this.expectHead, record: at, matches: at !== null && at === this.records };
+    if (anchor !== null && at === null) {
+      // the hash kept elsewhere is no record of this log: its tail was cut off, or it was rewritten
       this.divergence ??= {
         record: this.records,
         seq: null,
         field: 'head',
         expected: this.expectHead,
         recorded: this.lastHash,
-        message:
-          at !== null
-            ? `record ${this.records}: head: the anchor is the hash of record ${at}, but the log goes on to record ${this.records}: records were appended after the anchor was taken`
-            : `record ${this.records}: head: the log ends with hash ${this.lastHash?.slice(0, 12) ?? 'none'}…, and no record has the anchor's hash ${this.expectHead!.slice(0, 12)}…: records after it were cut off, or the log was rewritten`,
+        message: `record ${this.records}: head: the log ends with hash ${this.lastHash?.slice(0, 12) ?? 'none'}…, and no record has the anchor's hash ${this.expectHead!.slice(0, 12)}…: records after it were cut off, or the log was rewritten`,
       };
+    } else if (anchor !== null && at !== null && at < this.records) {
+      this.observations.push(`the anchor is the hash of record ${at}: it pins records 1 to ${at}; records ${at + 1} to ${this.records} were appended after it was taken and are not pinned by it`);
     }
     const observations = this.observations;
     if (this.unsettled > 0) observations.push(`${this.unsettled} storage effect(s) have no recorded outcome (the writer stopped first, or the host did not report them)`);
