@@ -307,3 +307,22 @@ test('appending refuses a log whose last line is not a record, naming it', () =>
   writeFileSync(path, '{"not":"a record"}\n');
   assert.throws(() => openDecisionLog(path, { config, cwd: '/' }), /cannot append to decision log .*: its last line is not a decision log record \(/);
 });
+
+test('a log in the previous format (@1, before dialect segments) still reads and verifies', () => {
+  const path = writeRun();
+  const recs = readRecords(path);
+  assert.equal(recs[0]!.format, 'ckpt-policy/decision-log@2');
+  // what the @1 writer wrote: the same records under the old format name
+  recs[0]!.format = 'ckpt-policy/decision-log@1';
+  writeRecords(path, rechain(recs));
+  const r = verify(path);
+  assert.equal(r.status, 'verified', formatVerifyReport(r).join('\n'));
+  assert.equal(r.decisions, events().length);
+  // and a writer appending a new run to it continues the chain in the current format
+  const log = openDecisionLog(path, { now: () => new Date(0) });
+  drive(log, config, events(), { cwd: '/work' });
+  log.close();
+  const after = readRecords(path).filter((x) => x.type === 'head').map((x) => x.format);
+  assert.deepEqual(after, ['ckpt-policy/decision-log@1', 'ckpt-policy/decision-log@2']);
+  assert.equal(verify(path).status, 'verified');
+});
