@@ -274,11 +274,11 @@ test('ckpt audit verify: report lines and exit codes (0 verified, 1 tampered, 2 
   // a format this reader does not know is unreadable, not tampered
   const newer = writeRun();
   const recs2 = readRecords(newer);
-  recs2[0]!.format = 'ckpt-policy/decision-log@2';
+  recs2[0]!.format = 'ckpt-policy/decision-log@3';
   writeRecords(newer, rechain(recs2));
   out.length = 0;
   assert.equal(await runVerify(newer, {}, (l) => out.push(l)), 2);
-  assert.match(out[0]!, /^unreadable: .*: record 1: format: expected "ckpt-policy\/decision-log@1", found "ckpt-policy\/decision-log@2" \(written by another version of the tool\?\)$/);
+  assert.match(out[0]!, /^unreadable: .*: record 1: format: expected "ckpt-policy\/decision-log@1" or "ckpt-policy\/decision-log@2", found "ckpt-policy\/decision-log@3" \(written by another version of the tool\?\)$/);
   const p2 = writeRun();
   writeFileSync(p2, readFileSync(p2, 'utf8').split('\n').slice(0, -2).join('\n') + '\n');
   assert.equal(await runVerify(p2, { json: true }, (l) => out.push(l)), 3);
@@ -306,4 +306,23 @@ test('appending refuses a log whose last line is not a record, naming it', () =>
   const path = fresh();
   writeFileSync(path, '{"not":"a record"}\n');
   assert.throws(() => openDecisionLog(path, { config, cwd: '/' }), /cannot append to decision log .*: its last line is not a decision log record \(/);
+});
+
+test('a log in the previous format (@1, before dialect segments) still reads and verifies', () => {
+  const path = writeRun();
+  const recs = readRecords(path);
+  assert.equal(recs[0]!.format, 'ckpt-policy/decision-log@2');
+  // what the @1 writer wrote: the same records under the old format name
+  recs[0]!.format = 'ckpt-policy/decision-log@1';
+  writeRecords(path, rechain(recs));
+  const r = verify(path);
+  assert.equal(r.status, 'verified', formatVerifyReport(r).join('\n'));
+  assert.equal(r.decisions, events().length);
+  // and a writer appending a new run to it continues the chain in the current format
+  const log = openDecisionLog(path, { now: () => new Date(0) });
+  drive(log, config, events(), { cwd: '/work' });
+  log.close();
+  const after = readRecords(path).filter((x) => x.type === 'head').map((x) => x.format);
+  assert.deepEqual(after, ['ckpt-policy/decision-log@1', 'ckpt-policy/decision-log@2']);
+  assert.equal(verify(path).status, 'verified');
 });

@@ -8,7 +8,8 @@ import type { Effect, Trigger } from '../core/effects.ts';
 import { explainEffect, memberName } from '../core/explain.ts';
 import type { LoopEvent } from '../core/events.ts';
 import type { NotDue, Note, NoteKind } from '../core/notes.ts';
-import type { LogRecord } from './format.ts';
+import { isDialectHead, type LogRecord } from './format.ts';
+import { explainLineRecord } from './explainDialect.ts';
 
 const num = (x: number | null) => (x === null ? 'none' : Number.isNaN(x) ? 'nan' : Number.isFinite(x) ? String(Number(x.toPrecision(6))) : x > 0 ? 'inf' : '-inf');
 
@@ -171,6 +172,7 @@ export function explainRecord(r: LogRecord, opts: ExplainOptions = {}): string[]
   const p = `#${r.n} `;
   switch (r.type) {
     case 'head': {
+      if (isDialectHead(r)) return [`${p}${r.dialect} session starts (ckpt serve --dialect ${r.dialect}): each line below is an input line and its answer`];
       // the options that differ from Lightning's defaults, as they would be written in Python
       const defaults = PolicyConfigCodec.encode(DEFAULTS);
       const cfg = Object.entries(r.config)
@@ -190,5 +192,7 @@ export function explainRecord(r: LogRecord, opts: ExplainOptions = {}): string[]
     }
     case 'close':
       return [`${p}run ends: ${r.decisions} decisions, ${r.outcomes} outcomes${r.unsettled > 0 ? `, ${r.unsettled} storage effect(s) never settled` : ''}`];
+    case 'line':
+      return explainLineRecord(p, r, opts);
   }
 }

@@ -9,13 +9,21 @@ import type { LoopEvent } from '../core/events.ts';
 import { init, reduce } from '../core/reduce.ts';
 import { explainDecision, explainRecord, type ExplainOptions } from './explain.ts';
 import { readLog, type LogSource } from './reader.ts';
+import { isDialectHead } from './format.ts';
 
 export function* explainLog(source: LogSource, opts: ExplainOptions = {}): Generator<string> {
   let hidden = 0;
+  let dialect: string | null = null;
   for (const item of readLog(source)) {
     switch (item.kind) {
       case 'record': {
-        const lines = explainRecord(item.record, opts);
+        const r = item.record;
+        if (r.type === 'head') dialect = isDialectHead(r) ? r.dialect : null;
+        if (r.type === 'close' && dialect !== null) {
+          yield `#${r.n} ${dialect} session ends: ${r.decisions} line(s)`;
+          break;
+        }
+        const lines = explainRecord(r, opts);
         if (lines.length === 0) hidden++;
         yield* lines;
         break;

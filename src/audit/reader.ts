@@ -7,7 +7,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { sha256Hex, unsealLine } from './canonical.ts';
-import { decodeRecord, LOG_FORMAT, type LogRecord } from './format.ts';
+import { decodeRecord, LOG_FORMATS, type LogRecord } from './format.ts';
 import { escapeNonPrinting, quoteText } from '../sources/text.ts';
 
 export type LogSource = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'bytes'; readonly name: string; readonly data: Uint8Array };
@@ -122,8 +122,8 @@ export function* readLog(source: LogSource): Generator<LogItem> {
       yield { kind: 'problem', problem: { record: l.line, kind: 'number', message: `record ${l.line}: n: expected ${l.line} (its line), found ${JSON.stringify(raw.n)}: records were removed or moved` } };
       continue;
     }
-    if (raw.type === 'head' && raw.format !== LOG_FORMAT) {
-      yield { kind: 'problem', problem: { record: l.line, kind: 'format', message: `record ${l.line}: format: expected ${JSON.stringify(LOG_FORMAT)}, found ${JSON.stringify(raw.format)} (written by another version of the tool?)` } };
+    if (raw.type === 'head' && !(LOG_FORMATS as readonly unknown[]).includes(raw.format)) {
+      yield { kind: 'problem', problem: { record: l.line, kind: 'format', message: `record ${l.line}: format: expected ${LOG_FORMATS.map((f) => JSON.stringify(f)).join(' or ')}, found ${JSON.stringify(raw.format)} (written by another version of the tool?)` } };
       continue;
     }
     const decoded = decodeRecord(raw);

@@ -23,6 +23,7 @@ import type { CheckpointStore, StoredEntry } from '../core/store.ts';
 import { sha256Hex } from './canonical.ts';
 import { stateJsonOf, type LogRecord } from './format.ts';
 import { readLog, sourceName, type LogSource } from './reader.ts';
+import { isDialectHead } from './format.ts';
 import { verifyLog, type VerifyStatus } from './verify.ts';
 
 export type FindingKind = 'missing' | 'orphan' | 'kind' | 'target' | 'size' | 'checksum' | 'unreadable';
@@ -100,7 +101,10 @@ class Expectation {
 
   record(r: LogRecord) {
     switch (r.type) {
+      case 'line':
+        return; // a dialect session's line: nothing this audit models
       case 'head': {
+        if (isDialectHead(r)) return;
         const cfg = decodeConfig(r.config);
         if (E.isLeft(cfg)) return;
         this.extension = cfg.right.fileExtension;
@@ -212,6 +216,7 @@ export async function auditStorage(source: LogSource, store: CheckpointStore, op
   const unreadable = (why: string): StorageReport => ({ ...base, status: 'unreadable', exitCode: STORAGE_EXIT.unreadable, unreadable: why });
   if (verified.status === 'unreadable') return unreadable(verified.unreadable ?? `${log} cannot be read`);
   if (verified.chain !== null) return unreadable(`the log fails its integrity check (${verified.chain.message}); it cannot say what storage should hold`);
+  if (verified.lines > 0 && verified.decisions === 0) return unreadable(`${log} records dialect sessions (ckpt serve --dialect), whose loops carry out their own effects: audit storage compares Lightning decision logs with storage (for a transformers run, see ckpt audit trainer)`);
 
   const exp = new Expectation();
   for (const item of readLog(source)) if (item.kind === 'record') exp.record(item.record);

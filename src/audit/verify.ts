@@ -1,9 +1,14 @@
 /**
  * `ckpt audit verify`: the chain must hold, and replaying each segment's recorded events through
  * its recorded policy must give exactly the recorded decisions (effects with their reasons, and the
- * notes of rules that did not act). Outcomes must name effects that were decided, once each;
- * close records must count what their segment holds. The first divergence and the first chain
- * problem are reported with the record number, the field, what was expected and what was recorded.
+ * notes of rules that did not act). A dialect segment (a `ckpt serve --dialect` session) replays
+ * each recorded input line through the same dialect and must give exactly the recorded answer.
+ * Outcomes must name effects that were decided, once each, and agree with what the decisions
+ * imply (no removal carried out after a failed save, "withheld" only after one); close records must
+ * count what their segment holds, unsettled effects included. With an anchor (`expectHead`, the
+ * last hash kept elsewhere) the log must end at exactly that record. The first divergence and the
+ * first chain problem are reported with the record number, the field, what was expected and what
+ * was recorded.
  */
 import { existsSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
@@ -15,7 +20,10 @@ import { init, reduce } from '../core/reduce.ts';
 import type { PolicyState } from '../core/state.ts';
 import { decodeState, encodeState } from '../core/stateCodec.ts';
 import { canonicalJson } from './canonical.ts';
-import { stateJsonOf, type LogRecord } from './format.ts';
+import { isDialectHead, stateJsonOf, type LogDialect, type LogRecord } from './format.ts';
+import { firstDifference } from './jsonDiff.ts';
+import { answerLine, withDialect } from '../sidecar/dialects/index.ts';
+import type { Dialect } from '../sidecar/dialects/dialect.ts';
 import { readLog, sourceName, type ChainProblem, type LogSource } from './reader.ts';
 import { headBytes, notTextProblem } from '../sources/text.ts';
 
@@ -41,6 +49,10 @@ export interface VerifyReport {
   readonly segments: number;
   readonly decisions: number;
   readonly outcomes: number;
+  /** input lines of dialect sessions, each replayed with its answer */
+  readonly lines: number;
+  /** the anchor given (`--expect-head`), and whether the log ends at it */
+  readonly anchor: { readonly expected: string; readonly record: number | null; readonly matches: boolean } | null;
   /** the first integrity problem, and how many records had one */
   readonly chain: ChainProblem | null;
   readonly chainProblems: number;
@@ -63,9 +75,34 @@ interface Decided {
   readonly settled: Set<number>;
 }
 
+/** A dialect session being replayed: its framework, the session state, the last line number. */
+interface DialectReplay {
+  readonly name: LogDialect;
+  state: unknown;
+  lastLine: number;
+  /** false once the replay cannot go on (a divergence, a chain problem inside the segment) */
+  live: boolean;
+}
+
+/** A storage effect's outcome, for the checks across outcomes at the end of a segment. */
+interface SettledEffect {
+  readonly record: number;
+  readonly seq: number;
+  readonly index: number;
+  readonly effect: string;
+  readonly path: string | undefined;
+  readonly status: 'done' | 'failed';
+  readonly cause: string | undefined;
+}
+
 interface Segment {
   readonly head: number;
   readonly config: PolicyConfig | null;
+  /** set for a dialect session's segment */
+  readonly dialect: DialectReplay | null;
+  /** storage effects decided in this segment with no outcome yet (`seq:index`), as the writer counts them */
+  readonly open: Set<string>;
+  readonly settled: SettledEffect[];
   /** null once the replay cannot go on (a bad head, a chain problem inside the segment) */
   state: PolicyState | null;
   lastSeq: number | null;
@@ -79,13 +116,18 @@ const describeEvent = (e: LoopEvent): string => {
   return v ? `${e.type}, epoch ${v.epoch}, step ${v.globalStep}` : e.type;
 };
 
-export function verifyLog(source: LogSource): VerifyReport {
+export interface VerifyOptions {
+  /** the hash of the last record, kept where the writer cannot change it: the log must end there */
+  readonly expectHead?: string;
+}
+
+export function verifyLog(source: LogSource, opts: VerifyOptions = {}): VerifyReport {
   const name = sourceName(source);
   const observations: string[] = [];
   if (source.kind === 'file' && !existsSync(source.path)) return unreadableReport(name, `${name}: no such file`);
   const notText = notTextProblem(source.kind === 'file' ? headBytes(source.path) : source.data.subarray(0, 4096), 'decision log (JSON lines)');
   if (notText !== null) return unreadableReport(name, `${name}: ${notText}`);
-  const v = new Verifier(observations);
+  const v = new Verifier(observations, opts.expectHead ?? null);
   try {
     for (const item of readLog(source)) {
       switch (item.kind) {
@@ -99,6 +141,7 @@ export function verifyLog(source: LogSource): VerifyReport {
         case 'record':
           v.records++;
           v.lastHash = item.record.hash;
+          if (item.record.hash === opts.expectHead) v.anchorAt = item.record.n;
           v.record(item.record, item.raw);
           break;
       }
@@ -118,6 +161,8 @@ function unreadableReport(source: string, why: string): VerifyReport {
     segments: 0,
     decisions: 0,
     outcomes: 0,
+    lines: 0,
+    anchor: null,
     chain: null,
     chainProblems: 0,
     divergence: null,
@@ -134,6 +179,9 @@ class Verifier {
   segments = 0;
   decisions = 0;
   outcomes = 0;
+  lines = 0;
+  /** the record whose hash is the anchor, when one was given and the log holds it */
+  anchorAt: number | null = null;
   chain: ChainProblem | null = null;
   chainProblems = 0;
   divergence: Divergence | null = null;
@@ -150,7 +198,10 @@ class Verifier {
   private readonly savedStates = new Map<string, { record: number; state: PolicyState }>();
   private unsettled = 0;
 
-  constructor(private readonly observations: string[]) {}
+  constructor(
+    private readonly observations: string[],
+    private readonly expectHead: string | null,
+  ) {}
 
   chainProblem(p: ChainProblem) {
     if (!p.unsealed) this.sealed++;
@@ -159,6 +210,7 @@ class Verifier {
     if (this.chain === null) this.chain = p;
     if (this.firstType === null) this.firstType = 'problem';
     // the records after it in this segment cannot be replayed faithfully
+    if (this.seg?.dialect) this.seg.dialect.live = false;
     if (this.seg && this.seg.state !== null) {
       this.seg.state = null;
       this.observations.push(`replay of the segment starting at record ${this.seg.head} stopped at record ${p.record} (integrity problem)`);
@@ -168,6 +220,7 @@ class Verifier {
   diverge(d: Divergence) {
     if (this.divergence === null) this.divergence = d;
     if (this.seg) this.seg.state = null;
+    if (this.seg?.dialect) this.seg.dialect.live = false;
   }
 
   record(r: LogRecord, raw: Record<string, unknown>) {
@@ -182,28 +235,73 @@ class Verifier {
         return this.outcome(r);
       case 'close':
         return this.close(r);
+      case 'line':
+        return this.line(r, raw);
       default:
         return assertNever(r);
     }
   }
 
-  private endSegment(at: number) {
+  private endSegment(at: number | null) {
     const s = this.seg;
-    if (s && !s.closed) this.observations.push(`the segment starting at record ${s.head} has no close record before record ${at}: its writer stopped without closing the log`);
+    if (s && !s.closed && at !== null) this.observations.push(`the segment starting at record ${s.head} has no close record before record ${at}: its writer stopped without closing the log`);
+    if (s) this.checkSettled(s);
+  }
+
+  /**
+   * What the outcomes of a segment imply together: a failed save withholds every removal and link
+   * decided after it (a failed save never causes a deletion), so one carried out after it, or one
+   * "withheld" with no failed save before it, contradicts the outcome records.
+   */
+  private checkSettled(s: Segment) {
+    const before = (a: SettledEffect, b: SettledEffect) => a.seq < b.seq || (a.seq === b.seq && a.index < b.index);
+    const failedSaves = s.settled.filter((o) => o.effect === 'save' && o.status === 'failed');
+    for (const o of s.settled) {
+      if (o.effect !== 'remove' && o.effect !== 'link') continue;
+      const failed = failedSaves.find((f) => before(f, o));
+      if (o.status === 'done' && failed !== undefined) {
+        return this.diverge({
+          record: o.record,
+          seq: o.seq,
+          field: 'outcome.status',
+          expected: 'failed (withheld)',
+          recorded: 'done',
+          message: `record ${o.record}: outcome.status: the ${o.effect} of ${o.path ?? '?'} (decision seq ${o.seq}) is recorded done, but the save of ${failed.path ?? '?'} (decision seq ${failed.seq}) failed at record ${failed.record} before it: a failed save withholds every later removal and link`,
+        });
+      }
+      if (o.status === 'failed' && failed === undefined && o.cause?.startsWith('withheld') === true) {
+        return this.diverge({
+          record: o.record,
+          seq: o.seq,
+          field: 'outcome.cause',
+          expected: 'a failed save before a withheld effect',
+          recorded: o.cause,
+          message: `record ${o.record}: outcome.cause: the ${o.effect} of ${o.path ?? '?'} (decision seq ${o.seq}) is recorded withheld, but no save before it failed in this segment`,
+        });
+      }
+    }
+  }
+
+  private newSegment(head: number, config: PolicyConfig | null, state: PolicyState | null, dialect: DialectReplay | null): Segment {
+    return { head, config, dialect, state, lastSeq: null, decisions: 0, outcomes: 0, closed: false, open: new Set(), settled: [] };
   }
 
   private head(r: Extract<LogRecord, { type: 'head' }>) {
     this.endSegment(r.n);
     this.segments++;
     if (r.recoveredTornBytes) this.observations.push(`record ${r.n}: the writer cut off a torn last line of ${r.recoveredTornBytes} bytes left by a crash before appending`);
+    if (isDialectHead(r)) {
+      this.seg = this.newSegment(r.n, null, null, { name: r.dialect, state: null, lastLine: 0, live: true });
+      return;
+    }
     const decoded = decodeConfig(r.config);
     if (E.isLeft(decoded)) {
-      this.seg = { head: r.n, config: null, state: null, lastSeq: null, decisions: 0, outcomes: 0, closed: false };
+      this.seg = this.newSegment(r.n, null, null, null);
       return this.diverge({ record: r.n, seq: null, field: 'config', expected: 'valid ModelCheckpoint options', recorded: r.config, message: `record ${r.n}: config: not a valid configuration: ${decoded.left.map((i) => i.message).join('; ')}` });
     }
     const config = decoded.right;
     const [fresh] = init(config, { cwd: r.cwd, ...(r.home !== undefined ? { home: r.home } : {}) });
-    this.seg = { head: r.n, config, state: fresh, lastSeq: null, decisions: 0, outcomes: 0, closed: false };
+    this.seg = this.newSegment(r.n, config, fresh, null);
     if (r.state === undefined) {
       if (r.resumedFrom !== null) this.observations.push(`record ${r.n}: resumed from ${r.resumedFrom} through Lightning's state_dict (the events that follow restore it)`);
       return;
@@ -229,7 +327,7 @@ class Verifier {
   }
 
   /** A resumed state should be the one the log itself recorded for the checkpoint it names. */
-  private checkResumeProvenance(r: Extract<LogRecord, { type: 'head' }>, state: PolicyState) {
+  private checkResumeProvenance(r: Extract<LogRecord, { type: 'head'; config: unknown }>, state: PolicyState) {
     const from = r.resumedFrom;
     if (from === null) return;
     const saved = this.savedStates.get(from) ?? [...this.savedStates.entries()].find(([p]) => p.endsWith('/' + from))?.[1];
@@ -258,7 +356,41 @@ class Verifier {
       this.diverge({ record: n, seq: null, field: 'type', expected: 'a head record first', recorded: what, message: `record ${n}: type: a ${what} record outside a segment (${s === null ? 'before any head' : `after the close at the end of the segment from record ${s.head}`})` });
       return null;
     }
+    if (what !== 'close' && (what === 'line') !== (s.dialect !== null)) {
+      const kind = s.dialect !== null ? `a ${s.dialect.name} session` : 'a Lightning run';
+      this.diverge({ record: n, seq: null, field: 'type', expected: s.dialect !== null ? 'line' : 'decision or outcome', recorded: what, message: `record ${n}: type: a ${what} record in the segment from record ${s.head}, which records ${kind}` });
+      return null;
+    }
     return s;
+  }
+
+  /** A dialect session's line: replayed through the same dialect, its answer must be the recorded one. */
+  private line(r: Extract<LogRecord, { type: 'line' }>, raw: Record<string, unknown>) {
+    this.lines++;
+    const s = this.segmentFor(r.n, 'line');
+    if (s === null || s.dialect === null) return;
+    s.decisions++;
+    const d = s.dialect;
+    if (r.line !== d.lastLine + 1) {
+      this.diverge({ record: r.n, seq: null, field: 'line', expected: d.lastLine + 1, recorded: r.line, message: `record ${r.n}: line: expected ${d.lastLine + 1} (the line after line ${d.lastLine} of the session), found ${r.line}: a line is missing or out of order` });
+    }
+    d.lastLine = r.line;
+    if (!d.live) return;
+    const state = d.state;
+    const [next, answer] = withDialect(d.name, <S,>(dialect: Dialect<S>) => answerLine(dialect, state as S | null, r.line, r.input) as readonly [unknown, Record<string, unknown>]);
+    const diff = firstDifference(answer, raw.answer, 'answer');
+    if (diff !== null) {
+      const show = (v: unknown) => (typeof v === 'string' ? v : canonicalJson(v));
+      return this.diverge({
+        record: r.n,
+        seq: null,
+        field: diff.path,
+        expected: diff.expected,
+        recorded: diff.recorded,
+        message: `record ${r.n} (line ${r.line} of the ${d.name} session): ${diff.path}: the dialect answers ${show(diff.expected)}, the log records ${show(diff.recorded)}`,
+      });
+    }
+    d.state = next;
   }
 
   private decision(r: Extract<LogRecord, { type: 'decision' }>, raw: Record<string, unknown>) {
@@ -271,6 +403,9 @@ class Verifier {
       this.pending.set(r.seq, { record: r.n, effects: storage, settled: new Set() });
       this.unsettled += storage.filter((e) => e.type !== 'log').length;
     }
+    storage.forEach((e, i) => {
+      if (e.type !== 'log') s.open.add(`${r.seq}:${i}`);
+    });
     if (s.lastSeq !== null && r.seq !== s.lastSeq + 1) {
       this.diverge({ record: r.n, seq: r.seq, field: 'seq', expected: s.lastSeq + 1, recorded: r.seq, message: `record ${r.n}: seq: expected ${s.lastSeq + 1} (the decision after seq ${s.lastSeq}), found ${r.seq}: a decision is missing or out of order` });
     }
@@ -313,7 +448,11 @@ class Verifier {
 
   private outcome(r: Extract<LogRecord, { type: 'outcome' }>) {
     this.outcomes++;
-    if (this.seg) this.seg.outcomes++;
+    const s = this.segmentFor(r.n, 'outcome');
+    if (s === null) return;
+    s.outcomes++;
+    s.open.delete(`${r.seq}:${r.index}`);
+    s.settled.push({ record: r.n, seq: r.seq, index: r.index, effect: r.effect, path: r.path, status: r.status, cause: r.cause });
     const d = this.pending.get(r.seq);
     const eff = d?.effects[r.index];
     if (d === undefined || eff === undefined) {
@@ -344,11 +483,37 @@ class Verifier {
       this.diverge({ record: r.n, seq: null, field: 'decisions', expected: s.decisions, recorded: r.decisions, message: `record ${r.n}: decisions: the segment from record ${s.head} holds ${s.decisions} decision records, its close counts ${r.decisions}` });
     } else if (r.outcomes !== s.outcomes) {
       this.diverge({ record: r.n, seq: null, field: 'outcomes', expected: s.outcomes, recorded: r.outcomes, message: `record ${r.n}: outcomes: the segment from record ${s.head} holds ${s.outcomes} outcome records, its close counts ${r.outcomes}` });
+    } else if (r.unsettled !== s.open.size) {
+      this.diverge({
+        record: r.n,
+        seq: null,
+        field: 'unsettled',
+        expected: s.open.size,
+        recorded: r.unsettled,
+        message: `record ${r.n}: unsettled: the segment from record ${s.head} decided ${s.open.size} storage effect(s) with no outcome in it, its close counts ${r.unsettled}`,
+      });
     }
+    this.checkSettled(s);
   }
 
   report(source: string): VerifyReport {
+    if (this.seg && !this.seg.closed) this.endSegment(null);
     const closed = this.seg?.closed ?? false;
+    const at = this.anchorAt;
+    const anchor = this.expectHead === null ? null : { expected: this.expectHead, record: at, matches: at !== null && at === this.records };
+    if (anchor !== null && at === null) {
+      // the hash kept elsewhere is no record of this log: its tail was cut off, or it was rewritten
+      this.divergence ??= {
+        record: this.records,
+        seq: null,
+        field: 'head',
+        expected: this.expectHead,
+        recorded: this.lastHash,
+        message: `record ${this.records}: head: the log ends with hash ${this.lastHash?.slice(0, 12) ?? 'none'}…, and no record has the anchor's hash ${this.expectHead!.slice(0, 12)}…: records after it were cut off, or the log was rewritten`,
+      };
+    } else if (anchor !== null && at !== null && at < this.records) {
+      this.observations.push(`the anchor is the hash of record ${at}: it pins records 1 to ${at}; records ${at + 1} to ${this.records} were appended after it was taken and are not pinned by it`);
+    }
     const observations = this.observations;
     if (this.unsettled > 0) observations.push(`${this.unsettled} storage effect(s) have no recorded outcome (the writer stopped first, or the host did not report them)`);
     let status: VerifyStatus;
@@ -378,6 +543,8 @@ class Verifier {
       segments: this.segments,
       decisions: this.decisions,
       outcomes: this.outcomes,
+      lines: this.lines,
+      anchor,
       chain: this.chain,
       chainProblems: this.chainProblems,
       divergence: this.divergence,
@@ -397,18 +564,19 @@ export function formatVerifyReport(r: VerifyReport): string[] {
     out.push(`unreadable: ${r.unreadable ?? r.source}`);
     return out;
   }
-  out.push(`${r.source}: ${r.records} records, ${r.segments} segment(s), ${r.decisions} decisions, ${r.outcomes} outcomes`);
+  out.push(`${r.source}: ${r.records} records, ${r.segments} segment(s), ${r.decisions} decisions, ${r.outcomes} outcomes${r.lines > 0 ? `, ${r.lines} dialect session lines` : ''}`);
   if (r.chain) out.push(`chain broken: ${r.chain.message}${r.chainProblems > 1 ? ` (${r.chainProblems} records with integrity problems in all)` : ''}`);
   else out.push('chain: intact');
   if (r.divergence) {
     out.push(`first divergence: ${r.divergence.message}`);
     out.push(`  expected: ${JSON.stringify(r.divergence.expected)}`);
     out.push(`  recorded: ${JSON.stringify(r.divergence.recorded)}`);
-  } else if (r.chain === null) out.push('decisions: every recorded decision is what the policy decides');
+  } else if (r.chain === null) out.push(r.lines > 0 && r.decisions === 0 ? 'answers: every recorded answer is what the dialect answers' : 'decisions: every recorded decision is what the policy decides');
   if (r.torn) out.push(`torn: record ${r.torn.record} is an unfinished line of ${r.torn.bytes} bytes (the writer stopped mid-append)`);
   else if (!r.closed) out.push(`incomplete: the log ends at record ${r.records} without a close record (the run is still going, stopped without closing the log, or the log was truncated)`);
   for (const o of r.observations) out.push(`note: ${o}`);
-  if (r.lastHash) out.push(`last hash: ${r.lastHash}`);
+  if (r.lastHash) out.push(`last hash: ${r.lastHash}${r.anchor?.matches ? ' (the anchor given: the log ends where it was pinned)' : ''}`);
+  else if (r.anchor === null) out.push('anchor: none given; keep the last hash elsewhere and pass it with --expect-head to pin the whole log');
   out.push(`result: ${r.status}`);
   return out;
 }

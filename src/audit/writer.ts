@@ -5,7 +5,6 @@
  * more, and a crash leaves at most a torn last line. Appending to an existing log continues its
  * chain (a torn last line is cut off first and counted in the new head).
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { PolicyConfigCodec, type PolicyConfig } from '../core/config.ts';
 import { checkpointPath } from '../core/brands.ts';
 import type { Effect } from '../core/effects.ts';
@@ -15,11 +14,11 @@ import type { PolicyState } from '../core/state.ts';
 import { encodeState } from '../core/stateCodec.ts';
 import { keyOf } from '../runtime/keys.ts';
 import type { Decision, EffectSettlement, RuntimeObserver } from '../runtime/observer.ts';
-import { canonicalJson, sealRecord } from './canonical.ts';
+import { canonicalJson } from './canonical.ts';
+import { ChainFile } from './chainFile.ts';
 import type { Note } from '../core/notes.ts';
 import { reduce } from '../core/reduce.ts';
-import { LOG_FORMAT, decodeRecord, type RecordBody } from './format.ts';
-import * as E from 'fp-ts/lib/Either.js';
+import { LOG_FORMAT, type RecordBody } from './format.ts';
 
 export interface DecisionLogOptions {
   /** the policy's configuration; the first state the log sees (opened or decided) overrides it */
@@ -42,9 +41,6 @@ type StorageEffectType = 'save' | 'remove' | 'link' | 'error';
 
 /** A decision log open for appending. Implements the runtime's observer. */
 export class DecisionLog implements RuntimeObserver {
-  private fd: number | null;
-  private n: number;
-  private prev: string | null;
   private recoveredTornBytes: number;
   private config: PolicyConfig | null;
   private cwd: string | null;
@@ -55,36 +51,31 @@ export class DecisionLog implements RuntimeObserver {
   private readonly unsettled = new Set<string>();
   private readonly digests = new Map<string, Digest>();
   private timer: NodeJS.Timeout | null = null;
-  private dirty = false;
-  private failed: Error | null = null;
 
   /** @internal use openDecisionLog */
   constructor(
     readonly path: string,
     private readonly opts: DecisionLogOptions,
-    tail: { fd: number; n: number; prev: string | null; tornBytes: number },
+    private readonly file: ChainFile,
   ) {
-    this.fd = tail.fd;
-    this.n = tail.n;
-    this.prev = tail.prev;
-    this.recoveredTornBytes = tail.tornBytes;
+    this.recoveredTornBytes = file.tornBytes;
     this.config = opts.config ?? null;
     this.cwd = opts.cwd ?? null;
     const f = opts.fsync ?? 'close';
     if (typeof f === 'object') {
-      this.timer = setInterval(() => this.sync(), f.everyMs);
+      this.timer = setInterval(() => this.file.sync(), f.everyMs);
       this.timer.unref();
     }
   }
 
   /** Records written so far (the number of the last line). */
   get records(): number {
-    return this.n;
+    return this.file.records;
   }
 
   /** The hash of the last record written: publish it elsewhere to pin the whole log. */
   get lastHash(): string | null {
-    return this.prev;
+    return this.file.lastHash;
   }
 
   // ---- RuntimeObserver ------------------------------------------------------------------------
@@ -146,19 +137,17 @@ export class DecisionLog implements RuntimeObserver {
 
   /** Ends the segment with a close record, syncs and closes the file. Idempotent. */
   close(): void {
-    if (this.fd === null) return;
+    if (!this.file.isOpen) return;
     if (this.timer) clearInterval(this.timer);
-    if (this.failed !== null) {
-      closeSync(this.fd);
-      this.fd = null;
-      throw this.failed;
+    try {
+      if (this.file.failed === null) {
+        // a log that saw nothing and knows no policy stays as it was
+        if (!this.headWritten && this.config !== null && this.cwd !== null) this.startSegment(null, null);
+        if (this.headWritten) this.closeSegment();
+      }
+    } finally {
+      this.file.close((this.opts.fsync ?? 'close') !== 'never');
     }
-    // a log that saw nothing and knows no policy stays as it was
-    if (!this.headWritten && this.config !== null && this.cwd !== null) this.startSegment(null, null);
-    if (this.headWritten) this.closeSegment();
-    if ((this.opts.fsync ?? 'close') !== 'never') fsyncSync(this.fd);
-    closeSync(this.fd);
-    this.fd = null;
   }
 
   // ---- internals -------------------------------------------------------------------------------
@@ -219,28 +208,7 @@ export class DecisionLog implements RuntimeObserver {
   }
 
   private append(body: RecordBody) {
-    if (this.failed !== null) throw this.failed;
-    if (this.fd === null) throw new Error(`decision log ${this.path} is closed`);
-    const n = this.n + 1;
-    const { line, hash } = sealRecord({ ...body, n, prev: this.prev });
-    const buf = Buffer.from(line + '\n', 'utf8');
-    let off = 0;
-    try {
-      while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
-    } catch (e) {
-      // part of the line may be on disk: appending more would bury a torn line mid-log
-      this.failed = new Error(`decision log ${this.path}: appending record ${n} failed (${(e as Error).message}); the log accepts no more records`, { cause: e });
-      throw this.failed;
-    }
-    this.n = n;
-    this.prev = hash;
-    this.dirty = true;
-  }
-
-  private sync() {
-    if (this.fd === null || !this.dirty) return;
-    this.dirty = false;
-    fsyncSync(this.fd);
+    this.file.append(body);
   }
 }
 
@@ -262,50 +230,5 @@ function sameConfig(a: PolicyConfig, b: PolicyConfig | null): boolean {
  * Refuses a log whose last complete line is not a record.
  */
 export function openDecisionLog(path: string, opts: DecisionLogOptions = {}): DecisionLog {
-  const fd = openSync(path, 'a+');
-  try {
-    return new DecisionLog(path, opts, { fd, ...readTail(fd, path) });
-  } catch (e) {
-    closeSync(fd);
-    throw e;
-  }
-}
-
-/** The last record's number and hash; cuts off a torn last line. */
-function readTail(fd: number, path: string): { n: number; prev: string | null; tornBytes: number } {
-  const size = fstatSync(fd).size;
-  if (size === 0) return { n: 0, prev: null, tornBytes: 0 };
-  const lastNl = lastIndexOfNewline(fd, size);
-  // anything after the last newline was never finished: a crash mid-append
-  const tornBytes = size - (lastNl + 1);
-  if (tornBytes > 0) ftruncateSync(fd, lastNl + 1);
-  if (lastNl < 0) return { n: 0, prev: null, tornBytes };
-  const start = lastIndexOfNewline(fd, lastNl) + 1;
-  const buf = Buffer.alloc(lastNl - start);
-  readSync(fd, buf, 0, buf.length, start);
-  const text = buf.toString('utf8');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`cannot append to decision log ${path}: its last line is not JSON (${(e as Error).message}); check it with 'ckpt audit verify' or start a new log`);
-  }
-  const r = decodeRecord(parsed);
-  if (E.isLeft(r)) throw new Error(`cannot append to decision log ${path}: its last line is not a decision log record (${r.left.slice(0, 3).join('; ')}); check it with 'ckpt audit verify' or start a new log`);
-  return { n: r.right.n, prev: r.right.hash, tornBytes };
-}
-
-/** Offset of the last '\n' before `end`, or -1; reads backwards in chunks (a head can be large). */
-function lastIndexOfNewline(fd: number, end: number): number {
-  const chunk = 64 * 1024;
-  let pos = end;
-  while (pos > 0) {
-    const from = Math.max(0, pos - chunk);
-    const buf = Buffer.alloc(pos - from);
-    readSync(fd, buf, 0, buf.length, from);
-    const i = buf.lastIndexOf(0x0a);
-    if (i >= 0) return from + i;
-    pos = from;
-  }
-  return -1;
+  return new DecisionLog(path, opts, ChainFile.open(path));
 }

@@ -38,10 +38,15 @@ function logKeyIn(log: string, dir: string): string | undefined {
   return rel !== '' && !rel.startsWith('..') && !rel.startsWith('/') ? rel.split('\\').join('/') : undefined;
 }
 
-export async function runVerify(log: string, opts: { json?: boolean }, out = say): Promise<number> {
+export async function runVerify(log: string, opts: { json?: boolean; expectHead?: string }, out = say): Promise<number> {
+  const anchor = opts.expectHead?.trim().toLowerCase();
+  if (anchor !== undefined && !/^[0-9a-f]{64}$/.test(anchor)) {
+    out(`ckpt audit verify: --expect-head: got ${JSON.stringify(opts.expectHead)}, expected the 64 hex digits of a record's hash (the "last hash" audit verify prints, kept where the log's writer cannot change it)`);
+    return 2;
+  }
   let report;
   try {
-    report = verifyLog(await logSource(log));
+    report = verifyLog(await logSource(log), anchor !== undefined ? { expectHead: anchor } : {});
   } catch (e) {
     out(`unreadable: ${log}: ${(e as Error).message}`);
     return 2;
@@ -173,8 +178,9 @@ export function registerAudit(program: Command): void {
     .command('verify')
     .argument('<log>', 'decision log (a file, or s3://bucket/prefix/decisions.jsonl)')
     .option('--json', 'print the report as JSON')
-    .description('replay the recorded events through the recorded policy: exit 0 only if the chain holds, every decision matches and the log is complete')
-    .action(async (log: string, opts: { json?: boolean }) => {
+    .option('--expect-head <hash>', 'the hash of the last record, kept elsewhere: the log must end at exactly that record (catches a cut-off tail and recomputed chains)')
+    .description('replay the recorded events through the recorded policy (a dialect session through its dialect): exit 0 only if the chain holds, every decision matches and the log is complete')
+    .action(async (log: string, opts: { json?: boolean; expectHead?: string }) => {
       process.exitCode = await runVerify(log, opts);
     });
 
@@ -216,6 +222,17 @@ export function registerAudit(program: Command): void {
       if (opts.json) say(JSON.stringify(report));
       else formatTrainerAudit(report).forEach((l) => say(l));
       process.exitCode = report.exitCode;
+    });
+
+  audit
+    .command('explain')
+    .argument('<input>', 'a decision log (Lightning runs and dialect sessions), or a JSONL file of loop events (with --policy)')
+    .option('--policy <file|inline>', 'ModelCheckpoint options for an events file')
+    .option('--cwd <dir>', 'working directory relative dirpaths resolve against (events file)')
+    .option('--all', 'show routine hooks and info lines too')
+    .description('the same as ckpt explain: a line per decision')
+    .action(async (input: string, opts: { policy?: string; cwd?: string; all?: boolean }) => {
+      process.exitCode = await runExplain(input, opts);
     });
 
   program

@@ -2,13 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import * as E from 'fp-ts/lib/Either.js';
 import { openDecisionLog, type DecisionLog } from '../audit/writer.ts';
+import { openDialectLog, type DialectLog } from '../audit/dialectLog.ts';
 import { decodeConfig } from '../core/config.ts';
 import { serve } from '../sidecar/server.ts';
 import { STORE_MODE } from '../sidecar/stores.ts';
 import { DIALECT_NAMES, serveNamedDialect, type DialectName } from '../sidecar/dialects/index.ts';
+import { issueText, parseStructured } from '../sources/structuredText.ts';
+import { notTextProblem } from '../sources/text.ts';
 import { SUMMARY } from './commands.ts';
 
 /** JSON lines with non-finite numbers written as "NaN" / "Infinity" / "-Infinity" strings. */
@@ -26,10 +28,22 @@ function loadOptions(opts: { options?: string; config?: string }): Record<string
       throw new Error(`--options is not valid JSON: ${(e as Error).message}`);
     }
   } else if (opts.config !== undefined) {
-    const text = readFileSync(opts.config, 'utf8');
-    value = opts.config.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(opts.config);
+    } catch (e) {
+      throw new Error(`--config: cannot read ${opts.config}: ${(e as Error).message}`);
+    }
+    const notText = notTextProblem(bytes, 'JSON or YAML');
+    if (notText !== null) throw new Error(`--config: ${opts.config} ${notText}`);
+    // JSON is YAML 1.2: one parser, whose errors carry the line and column (aliases bounded)
+    const parsed = parseStructured(bytes.toString('utf8'), opts.config);
+    if (!parsed.ok) throw new Error(`--config: ${parsed.issues.map(issueText).join('; ')}`);
+    value = parsed.doc.value;
   } else return undefined;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('the ModelCheckpoint options must be an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`${opts.options !== undefined ? '--options' : `--config ${opts.config}`}: the ModelCheckpoint options must be an object (a mapping of option names to values), got ${value === null ? 'null' : Array.isArray(value) ? 'a list' : JSON.stringify(value)}`);
+  }
   return value as Record<string, unknown>;
 }
 
@@ -43,7 +57,7 @@ export function registerServe(program: Command): void {
     .option('--store <location>', 'carry out the effects through a store plugin at this location (the loop sends payload files)')
     .option('--cwd <dir>', 'directory that relative dirpaths resolve against', process.cwd())
     .option('--dialect <name>', `answer another framework's loop with its own rules: ${DIALECT_NAMES.join(', ')} (decide mode; options in the init line)`)
-    .option('--decision-log <path>', 'append every decision and outcome to this hash-chained decision log (see docs/audit.md); closed when stdin ends')
+    .option('--decision-log <path>', 'append every decision and outcome (with --dialect: every line and its answer) to this hash-chained decision log (see docs/audit.md); closed when stdin ends')
     .action(async (o: { stdio?: boolean; options?: string; config?: string; store?: string; cwd: string; decisionLog?: string; dialect?: string }) => {
       if (!o.stdio) {
         console.error('ckpt serve: --stdio is required (standard input/output is the only transport)');
@@ -85,6 +99,10 @@ export function registerServe(program: Command): void {
           ...(options !== undefined ? { options } : {}),
           ...(location !== undefined ? { openStore: () => STORE_MODE.open(location) } : {}),
           ...(decisionLog !== undefined ? { decisionLog } : {}),
+          report: (m) => {
+            console.error(`ckpt serve: ${m}`);
+            process.exitCode = 1;
+          },
         });
       } finally {
         // stdin ended: the close record ends the run's segment, and the log is synced
@@ -105,13 +123,32 @@ async function serveDialectCommand(name: string, o: { options?: string; config?:
     process.exitCode = 2;
     return;
   }
-  const unsupported = (['options', 'config', 'store', 'decisionLog'] as const).filter((k) => o[k] !== undefined);
+  const unsupported = (['options', 'config', 'store'] as const).filter((k) => o[k] !== undefined);
   if (unsupported.length > 0) {
-    const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    console.error(`ckpt serve: ${unsupported.map(flag).join(', ')} cannot be used with --dialect ${name}: a dialect is served in decide mode, its options given in the {"type":"init",...} line`);
+    console.error(`ckpt serve: ${unsupported.map((k) => `--${k}`).join(', ')} cannot be used with --dialect ${name}: a dialect is served in decide mode, its options given in the {"type":"init",...} line`);
     process.exitCode = 2;
     return;
   }
+  let log: DialectLog | undefined;
+  if (o.decisionLog !== undefined) {
+    try {
+      log = openDialectLog(o.decisionLog, name as DialectName);
+    } catch (e) {
+      console.error(`ckpt serve: --decision-log: ${(e as Error).message}`);
+      process.exitCode = 2;
+      return;
+    }
+  }
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  await serveNamedDialect(name as DialectName, rl[Symbol.asyncIterator](), (line) => process.stdout.write(jsonLine(line) + '\n'));
+  try {
+    await serveNamedDialect(name as DialectName, rl[Symbol.asyncIterator](), (line) => process.stdout.write(jsonLine(line) + '\n'), log);
+  } finally {
+    // stdin ended: the close record ends the session's segment, and the log is synced
+    try {
+      log?.close();
+    } catch (e) {
+      console.error(`ckpt serve: ${(e as Error).message}`);
+      process.exitCode = 1;
+    }
+  }
 }

@@ -47,6 +47,8 @@ export interface ServeOptions {
   readonly openStore?: () => Promise<CheckpointStore>;
   /** a decision log to append every decision and outcome to; the caller closes it after serve() */
   readonly decisionLog?: DecisionLog;
+  /** what happened after the loop's last line, which no answer can carry (the CLI prints it on stderr) */
+  readonly report?: (message: string) => void;
 }
 
 /** An effect of a decide-mode answer as the decision log numbers it. */
@@ -84,6 +86,8 @@ class Session {
   // store mode
   private ck: Checkpointer | null = null;
   private resumeRecord: unknown = null;
+  /** the input ended while a decision awaited its payload (that decision's line is answered already) */
+  private endedAwaitingPayload = false;
 
   constructor(
     private readonly input: AsyncIterator<string>,
@@ -349,7 +353,10 @@ class Session {
     if (c.payload !== null) return c.payload;
     for (;;) {
       const text = await this.nextLine();
-      if (text === null) throw new Error('the input ended while a decision awaited its payload');
+      if (text === null) {
+        this.endedAwaitingPayload = true;
+        throw new Error('the input ended while a decision awaited its payload');
+      }
       const pl = this.lineNo;
       let m;
       try {
@@ -408,6 +415,13 @@ class Session {
         const raised = { type: e.errorType, message: e.policyMessage };
         if (!c.answered) return this.write({ line, ok: true, type: event.type, effects: [], raised, outcomes: c.outcomes });
         return this.write({ line: c.answerLine, ok: true, type: 'payload', raised, outcomes: c.outcomes });
+      }
+      if (c.answered && this.endedAwaitingPayload) {
+        // line c.line was answered ("awaiting": "payload") and no line came after it to answer:
+        // the save is recorded as failed (nothing was removed for it); say so outside the answers
+        this.errors++;
+        this.opts.report?.(`the input ended while the decision of line ${c.line} awaited its payload: its save was not carried out and nothing was removed for it (${describeCause(e)})`);
+        return;
       }
       if (c.answered && e instanceof CheckpointWriteError) return this.fail(c.answerLine, 'store', e.message);
       if (c.answered && e instanceof LineError) return this.fail(c.answerLine, e.kind, e.message);

@@ -14,6 +14,11 @@
  *
  * Keras keeps `best` only inside one callback instance: a new `modelCheckpoint` starts from None.
  * Pass `state` (from `callback.state` of an earlier run, through JSON) to carry it across runs.
+ *
+ * `decisionLog` (in Node, `openDialectLog(path, 'keras')` from src/audit/dialectLog.ts) records the
+ * callback's decisions as `ckpt serve --dialect keras --decision-log` does: the options as an init
+ * line (and the state as a resume line), each hook's event and each save's outcome as a line, each
+ * with the answer the sidecar would give, so `ckpt audit verify` replays them. The caller closes it.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CheckpointStore } from '../../core/store.ts';
@@ -25,6 +30,8 @@ import { init, reduce } from './reduce.ts';
 import type { CompiledMetric } from './rules/monitorOp.ts';
 import { decodeState, type KerasFixes, type KerasState } from './state.ts';
 import type { Logs } from './values.ts';
+import { kerasDialect } from '../../sidecar/dialects/keras.ts';
+import { answerLine, type LineRecorder } from '../../sidecar/dialects/session.ts';
 
 export interface KerasTfjsOptions {
   readonly store: CheckpointStore;
@@ -34,6 +41,24 @@ export interface KerasTfjsOptions {
   readonly fixes?: Partial<KerasFixes>;
   /** a state saved from an earlier callback (`callback.state`, JSON), to keep `best` and the batch counter */
   readonly state?: unknown;
+  /** records every decision as a dialect session line (see above) */
+  readonly decisionLog?: LineRecorder;
+}
+
+/** A line as the sidecar reads it: NaN and the infinities as the strings the Keras dialect revives. */
+const wire = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x));
+
+/** The callback's decisions as a session of the sidecar's Keras dialect: its lines and answers, recorded. */
+class SessionRecord {
+  private state: KerasState | null = null;
+  private line = 0;
+  constructor(private readonly recorder: LineRecorder) {}
+  record(input: unknown): void {
+    const text = wire(input);
+    const [next, answer] = answerLine(kerasDialect, this.state, ++this.line, text);
+    this.recorder.line(this.line, text, answer);
+    this.state = next;
+  }
 }
 
 /** An exception Keras's callback would raise, with its Python class. */
@@ -70,6 +95,7 @@ export class KerasModelCheckpoint extends tf.Callback {
   private readonly log: (level: 'print' | 'warning', message: string) => void;
   /** the keys written, in order (a key written twice appears twice: Keras overwrites) */
   readonly saved: string[] = [];
+  private readonly session: SessionRecord | null;
 
   constructor(options: KerasOptions | KerasCamelOptions, runtime: KerasTfjsOptions) {
     super();
@@ -80,6 +106,9 @@ export class KerasModelCheckpoint extends tf.Callback {
     this.current = runtime.state !== undefined ? decodeState(runtime.state) : init(c, runtime.fixes)[0];
     this.store = runtime.store;
     this.log = log;
+    this.session = runtime.decisionLog ? new SessionRecord(runtime.decisionLog) : null;
+    this.session?.record({ type: 'init', options, ...(runtime.fixes !== undefined ? { fixes: runtime.fixes } : {}) });
+    if (runtime.state !== undefined) this.session?.record({ type: 'resume', state: runtime.state });
   }
 
   /** The dialect's state (JSON through encodeState): `best`, `monitorOp`, the batch counter. */
@@ -92,6 +121,7 @@ export class KerasModelCheckpoint extends tf.Callback {
     for (let ev = queue.shift(); ev; ev = queue.shift()) {
       const [next, effects] = reduce(this.current, ev);
       this.current = next;
+      this.session?.record(ev);
       for (const e of effects) {
         const outcome = await this.perform(e);
         if (outcome) queue.push(outcome);
