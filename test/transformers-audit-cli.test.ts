@@ -103,3 +103,23 @@ test('a real run: 14-boostcamp-datacentric with its notebook arguments is clean'
     o.done();
   }
 });
+
+test('--fix saveNewBest: a run that used the fix is clean against it and drifts against transformers; an unknown fix is exit 2', () => {
+  // eval every 2 steps, save every 3: the best (step 4) is not a save step (transformers #39560)
+  const o = outputDir([4, 10], STATE);
+  try {
+    const args = o.args('save_steps: 3\neval_steps: 2\neval_strategy: steps\nsave_total_limit: 2\nmetric_for_best_model: loss\n');
+    const fixed = ckpt(['audit', 'trainer', o.dir, '--args', args, '--fix', 'saveNewBest']);
+    assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
+    assert.match(fixed.stdout, /should exist: checkpoint-4, checkpoint-10\n/);
+    const plain = ckpt(['audit', 'trainer', o.dir, '--args', args]);
+    assert.equal(plain.code, 1, plain.stdout + plain.stderr);
+    assert.match(plain.stdout, /should exist: checkpoint-9, checkpoint-10\n[^]*checkpoint-4 was never saved: transformers #39560/);
+    const bad = ckpt(['audit', 'trainer', o.dir, '--args', args, '--fix', 'keepAll']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--fix unknown fix "keepAll"; allowed: saveNewBest, limitOneKeepsBest/);
+    assert.doesNotMatch(bad.stderr, STACK);
+  } finally {
+    o.done();
+  }
+});

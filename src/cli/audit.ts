@@ -214,11 +214,19 @@ export function registerAudit(program: Command): void {
     .command('trainer')
     .argument('<output_dir>', "a Hugging Face Trainer's output_dir (its trainer_state.json: the top-level one, else the newest checkpoint's)")
     .requiredOption('--args <file>', 'the TrainingArguments, JSON or YAML in transformers\' names (what the file does not give is taken from trainer_state.json)')
+    .option('--fix <name>', 'an opt-in fix the run used (repeatable): saveNewBest, limitOneKeepsBest (docs/transformers.md)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--json', 'print the report as JSON')
     .description('simulate the Trainer policy on the run\'s trainer_state.json and compare with its checkpoint-* folders: exit 0 clean, 1 drift, 2 unreadable, 3 cannot tell')
-    .action(async (dir: string, opts: { args: string; json?: boolean }) => {
+    .action(async (dir: string, opts: { args: string; fix: string[]; json?: boolean }) => {
       const { auditTrainerOutputDir, formatTrainerAudit } = await import('../dialects/transformers/auditOutputDir.ts');
-      const report = auditTrainerOutputDir(dir, opts.args);
+      const { decodeHfFixes } = await import('../dialects/transformers/fixes.ts');
+      const fixes = decodeHfFixes(Object.fromEntries(opts.fix.map((name) => [name, true])));
+      if (fixes._tag === 'Left') {
+        process.stderr.write(`ckpt audit trainer: --fix ${fixes.left.replace(/^fixes: /, '')}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const report = auditTrainerOutputDir(dir, opts.args, fixes.right);
       if (opts.json) say(JSON.stringify(report));
       else formatTrainerAudit(report).forEach((l) => say(l));
       process.exitCode = report.exitCode;

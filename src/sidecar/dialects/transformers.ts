@@ -1,16 +1,19 @@
 /**
  * Hugging Face Trainer behind the sidecar. init: `{"type":"init","options":{TrainingArguments},
- * "setup":{"trainBatches":N,"hasEvalDataset":true,"cwd":"","files":[...],"earlyStopping":{...}}}`.
+ * "setup":{"trainBatches":N,"hasEvalDataset":true,"cwd":"","files":[...],"earlyStopping":{...}},
+ * "fixes":{"saveNewBest":true,"limitOneKeepsBest":true}}` (fixes optional, off by default).
  * Inputs: the dialect's events (`type`: trainBegan, trainerStateRead, stepEnded, epochEnded,
  * evaluated, checkpointSaved, checkpointSaveFailed, trainEnded); answers carry `effects` (HfEffect)
- * and `state` (HfStateCodec).
+ * and `state` (HfStateCodec, plus `fixes` when any is on, so a resumed session keeps them).
  *
  * The reducer trusts its caller to answer each effect that awaits one (readTrainerState, evaluate,
  * save) before the loop goes on; the sidecar checks that order, from the state's `waiting`.
  */
 import * as t from 'io-ts';
 import { resolveArgs } from '../../dialects/transformers/args.ts';
-import { init, reduce } from '../../dialects/transformers/reduce.ts';
+import * as E from 'fp-ts/lib/Either.js';
+import { decodeHfFixes, reduceWithFixes, type HfFixes } from '../../dialects/transformers/fixes.ts';
+import { init } from '../../dialects/transformers/reduce.ts';
 import { HfStateCodec, type HfEvent, type HfState } from '../../dialects/transformers/types.ts';
 import { HfEventCodec, TrainerSetupCodec } from './transformersCodecs.ts';
 import { DialectError, decodeOrThrow, keysOf, membersByTag, refuseUnknownKeys, type Dialect } from './dialect.ts';
@@ -28,12 +31,25 @@ const NEXT: { readonly [W in HfState['waiting']]: { readonly events: readonly Hf
   failed: { events: [], why: 'the Trainer raised (its error effect ends training; send an init line for a new Trainer)' },
 };
 
-export const transformersDialect: Dialect<HfState> = {
+/** The Trainer's state and the opt-in fixes the init line chose (they apply to every later line). */
+export interface TrainerSession {
+  readonly hf: HfState;
+  readonly fixes: HfFixes;
+}
+
+function fixesOf(u: unknown): HfFixes {
+  const r = decodeHfFixes(u);
+  if (E.isLeft(r)) throw new DialectError('config', r.left);
+  return r.right;
+}
+
+export const transformersDialect: Dialect<TrainerSession> = {
   name: 'transformers',
   tagKey: 'type',
   inputTags: [...MEMBERS.keys()],
   init(line) {
-    refuseUnknownKeys(line, ['type', 'options', 'setup'], 'init message');
+    refuseUnknownKeys(line, ['type', 'options', 'setup', 'fixes'], 'init message');
+    const fixes = fixesOf(line.fixes);
     const r = resolveArgs(line.options);
     if (!r.ok) {
       const first = r.issues.find((i) => i.transformers)?.transformers;
@@ -44,9 +60,9 @@ export const transformersDialect: Dialect<HfState> = {
     const [state, effects] = init(r.value.args, { cwd: '', files: [], ...setup });
     const raised = effects.find((e) => e.type === 'error');
     if (raised !== undefined) throw new DialectError('config', `Trainer(...) raised ${raised.errorType}: ${raised.message}`, { type: raised.errorType, message: raised.message });
-    return [state, { effects }];
+    return [{ hf: state, fixes }, { effects }];
   },
-  step(state, line) {
+  step({ hf: state, fixes }, line) {
     const tag = line.type as HfEvent['type'];
     const member = MEMBERS.get(tag)!;
     refuseUnknownKeys(line, keysOf(member), `${tag} event`);
@@ -55,11 +71,18 @@ export const transformersDialect: Dialect<HfState> = {
     if (!next.events.includes(tag)) {
       throw new DialectError('order', `${tag} is not expected now: ${next.why}${next.events.length > 0 ? `; expected ${next.events.join(' or ')}` : ''}`);
     }
-    const [s, effects] = reduce(state, event);
-    return [s, { effects }];
+    const [s, effects] = reduceWithFixes(state, event, fixes);
+    return [{ hf: s, fixes }, { effects }];
   },
   state: {
-    encode: (s) => HfStateCodec.encode(s),
-    decode: (u) => decodeOrThrow(HfStateCodec, u, 'resume message state'),
+    encode: ({ hf, fixes }) => {
+      const state = HfStateCodec.encode(hf);
+      return Object.values(fixes).some(Boolean) ? { ...state, fixes } : state;
+    },
+    decode: (u) => {
+      if (typeof u !== 'object' || u === null || Array.isArray(u)) return { hf: decodeOrThrow(HfStateCodec, u, 'resume message state'), fixes: {} };
+      const { fixes, ...state } = u as Record<string, unknown>;
+      return { hf: decodeOrThrow(HfStateCodec, state, 'resume message state'), fixes: fixesOf(fixes) };
+    },
   },
 };
