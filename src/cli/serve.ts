@@ -58,9 +58,17 @@ export function registerServe(program: Command): void {
     .option('--cwd <dir>', 'directory that relative dirpaths resolve against', process.cwd())
     .option('--dialect <name>', `answer another framework's loop with its own rules: ${DIALECT_NAMES.join(', ')} (decide mode; options in the init line)`)
     .option('--decision-log <path>', 'append every decision and outcome (with --dialect: every line and its answer) to this hash-chained decision log (see docs/audit.md); closed when stdin ends')
-    .action(async (o: { stdio?: boolean; options?: string; config?: string; store?: string; cwd: string; decisionLog?: string; dialect?: string }) => {
+    .option('--take-over', "with --store: take the folder's writer lease from the run that holds it (that run then saves and deletes nothing more)")
+    .option('--lease-ttl <seconds>', 'with --store: how long the writer lease lasts unrenewed (default 120); a crashed run frees the folder after it')
+    .action(async (o: { stdio?: boolean; options?: string; config?: string; store?: string; cwd: string; decisionLog?: string; dialect?: string; takeOver?: boolean; leaseTtl?: string }) => {
       if (!o.stdio) {
         console.error('ckpt serve: --stdio is required (standard input/output is the only transport)');
+        process.exitCode = 2;
+        return;
+      }
+      const lease = leaseOptions(o);
+      if (typeof lease === 'string') {
+        console.error(`ckpt serve: ${lease}`);
         process.exitCode = 2;
         return;
       }
@@ -99,6 +107,7 @@ export function registerServe(program: Command): void {
           ...(options !== undefined ? { options } : {}),
           ...(location !== undefined ? { openStore: () => STORE_MODE.open(location) } : {}),
           ...(decisionLog !== undefined ? { decisionLog } : {}),
+          ...(lease !== undefined ? { lease } : {}),
           report: (m) => {
             console.error(`ckpt serve: ${m}`);
             process.exitCode = 1;
@@ -151,4 +160,15 @@ async function serveDialectCommand(name: string, o: { options?: string; config?:
       process.exitCode = 1;
     }
   }
+}
+
+/** --take-over and --lease-ttl: only with --store (decide mode writes nothing); a TTL in whole or fractional seconds. */
+function leaseOptions(o: { store?: string; takeOver?: boolean; leaseTtl?: string }): { takeOver?: boolean; ttlMs?: number } | string | undefined {
+  if (o.takeOver === undefined && o.leaseTtl === undefined) return undefined;
+  const flag = o.takeOver ? '--take-over' : '--lease-ttl';
+  if (o.store === undefined) return `${flag} needs --store: only store mode writes to the folder and holds its writer lease`;
+  if (o.leaseTtl === undefined) return { takeOver: true };
+  const seconds = Number(o.leaseTtl);
+  if (o.leaseTtl.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) return `--lease-ttl: ${JSON.stringify(o.leaseTtl)} is not allowed: give a positive number of seconds, e.g. --lease-ttl 120`;
+  return { ...(o.takeOver ? { takeOver: true } : {}), ttlMs: Math.round(seconds * 1000) };
 }

@@ -49,6 +49,8 @@ export interface ServeOptions {
   readonly decisionLog?: DecisionLog;
   /** what happened after the loop's last line, which no answer can carry (the CLI prints it on stderr) */
   readonly report?: (message: string) => void;
+  /** the store's writer lease (docs/reliability.md): take it from a live run, and how long it lasts unrenewed */
+  readonly lease?: { readonly takeOver?: boolean; readonly ttlMs?: number };
 }
 
 /** An effect of a decide-mode answer as the decision log numbers it. */
@@ -398,6 +400,8 @@ class Session {
           cwd: this.cwd,
           ...(event.trainer ? { trainer: event.trainer } : {}),
           resume: this.resumeRecord === null ? false : { record: this.resumeRecord },
+          ...(this.opts.lease?.takeOver ? { takeOver: true } : {}),
+          ...(this.opts.lease?.ttlMs !== undefined ? { leaseTtlMs: this.opts.lease.ttlMs } : {}),
           log: () => undefined, // logs are answered as effects
           // the log first: a decision is recorded before it is answered
           observer: log !== undefined ? combineObservers(this.loggedObserver(), this.storeObserver) : this.storeObserver,

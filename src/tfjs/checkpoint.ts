@@ -33,6 +33,10 @@ export interface TfjsRuntimeOptions {
   readonly cwd?: string;
   readonly log?: (level: LogLevel, message: string) => void;
   readonly observer?: RuntimeObserver;
+  /** take the folder's writer lease from the live run that holds it (the runtime's `takeOver`) */
+  readonly takeOver?: boolean;
+  /** how long the writer lease lasts unrenewed (the runtime's `leaseTtlMs`, default 120000) */
+  readonly leaseTtlMs?: number;
 }
 
 /** Where fit should start after `resume`: pass `initialEpoch` to fit. */
@@ -119,6 +123,8 @@ export class ModelCheckpointBase extends tf.Callback {
       ...(this.runtime.cwd !== undefined ? { cwd: this.runtime.cwd } : {}),
       ...(this.runtime.log !== undefined ? { log: this.runtime.log } : {}),
       ...(this.runtime.observer !== undefined ? { observer: this.runtime.observer } : {}),
+      ...(this.runtime.takeOver !== undefined ? { takeOver: this.runtime.takeOver } : {}),
+      ...(this.runtime.leaseTtlMs !== undefined ? { leaseTtlMs: this.runtime.leaseTtlMs } : {}),
     });
     this.resumeRecord = null;
     await this.ck.trainStarted(this.view({}));
