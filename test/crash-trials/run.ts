@@ -7,7 +7,7 @@
  * the end the kept set must equal what the pure reducer keeps for the same events run without a
  * kill, and last.ckpt must be the last decision's. Prints the trials, the kills by phase and each
  * failure with the seed that replays it.
- *   npm run crash-trials -- [N, default 100] [first seed, default 1]
+ *   npm run crash-trials -- [N, default 100] [first seed, default 1] [trials at a time, default 2]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, lstatSync, rmSync, existsSync } from 'node:fs';
@@ -220,17 +220,23 @@ export async function crashTrial(child: string, seed: number): Promise<TrialResu
   return { seed, kills, failures };
 }
 
-export async function crashTrials(count: number, firstSeed: number, onTrial?: (t: TrialResult, i: number) => void): Promise<{ trials: number; kills: Record<Phase, number>; failures: string[] }> {
+/** `count` trials from `firstSeed`, `parallel` at a time (each trial's own folder and child). */
+export async function crashTrials(count: number, firstSeed: number, onTrial?: (t: TrialResult, i: number) => void, parallel = 1): Promise<{ trials: number; kills: Record<Phase, number>; failures: string[] }> {
   const child = await bundleChild();
   const kills = Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>;
   const failures: string[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const t = await crashTrial(child, firstSeed + i);
+  let next = 0;
+  let done = 0;
+  const lane = async () => {
+    while (next < count) {
+      const t = await crashTrial(child, firstSeed + next++);
       for (const k of t.kills) kills[k]++;
       failures.push(...t.failures);
-      onTrial?.(t, i);
+      onTrial?.(t, done++);
     }
+  };
+  try {
+    await Promise.all(Array.from({ length: parallel }, lane));
   } finally {
     rmSync(join(child, '..'), { recursive: true, force: true });
   }
@@ -243,10 +249,16 @@ export const summaryLine = (s: { trials: number; kills: Record<Phase, number>; f
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const count = Number(process.argv[2] ?? 100);
   const first = Number(process.argv[3] ?? 1);
-  const s = await crashTrials(count, first, (t, i) => {
-    if ((i + 1) % 50 === 0) console.error(`${i + 1} trials`);
-    for (const f of t.failures) console.log(`  ${f}`);
-  });
+  const parallel = Number(process.argv[4] ?? 2);
+  const s = await crashTrials(
+    count,
+    first,
+    (t, i) => {
+      if ((i + 1) % 50 === 0) console.error(`${i + 1} trials`);
+      for (const f of t.failures) console.log(`  ${f}`);
+    },
+    parallel,
+  );
   console.log(summaryLine(s));
   process.exit(s.failures.length > 0 ? 1 : 0);
 }
