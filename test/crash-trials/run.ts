@@ -250,12 +250,17 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const count = Number(process.argv[2] ?? 100);
   const first = Number(process.argv[3] ?? 1);
   const parallel = Number(process.argv[4] ?? 2);
+  const seen = { trials: 0, kills: Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>, failures: [] as string[] };
   const s = await crashTrials(
     count,
     first,
     (t, i) => {
-      if ((i + 1) % 50 === 0) console.error(`${i + 1} trials`);
       for (const f of t.failures) console.log(`  ${f}`);
+      seen.trials = i + 1;
+      for (const k of t.kills) seen.kills[k]++;
+      seen.failures.push(...t.failures);
+      // the summary so far, so a run stopped early still reports what it did
+      if ((i + 1) % 25 === 0) console.error(summaryLine(seen));
     },
     parallel,
   );
