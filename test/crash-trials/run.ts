@@ -6,7 +6,8 @@
  * hidden temporary), and the next run must resume from the newest complete checkpoint on disk. At
  * the end the kept set must equal what the pure reducer keeps for the same events run without a
  * kill, and last.ckpt must be the last decision's. Prints the trials, the kills by phase and each
- * failure with the seed that replays it.
+ * failure with its seed (which fixes the plan and the phases aimed at; the moment within a phase
+ * depends on timing) and its kept folder.
  *   npm run crash-trials -- [N, default 100] [first seed, default 1] [trials at a time, default 2]
  */
 import { spawn } from 'node:child_process';
