@@ -293,6 +293,17 @@ export function escapeIssues(c: PolicyConfig): ConfigIssue[] {
         message: `${field}=${pyStrRepr(template)} would write outside the checkpoint directory (as ${pyStrRepr(rendered.find(escapes)!)}); use a relative name without '..' (ckpt-policy refuses this on purpose; Lightning would follow it)`,
       });
     }
+    // A '/' typed in the template is a chosen subfolder; a '/' fill character pads the value
+    // with folder separators, so the folders depend on the value's width ('epoch=///0', 'epoch=//10').
+    const slashFill = /\{[^{}:]*:\/[<>=^][^{}]*\}/.exec(template);
+    if (slashFill) {
+      issues.push({
+        field,
+        value: template,
+        allowed: "a fill character other than '/' (a '/' written in the template itself makes a subfolder)",
+        message: `${field}=${pyStrRepr(template)} pads ${slashFill[0]} with '/', which would create subfolders that depend on the value's width (as ${pyStrRepr(rendered[0]!)}); use another fill character, such as {epoch:0>4}`,
+      });
+    }
   };
   check('filename', c.filename || '{epoch}' + c.checkpointJoinChar + '{step}');
   check('CHECKPOINT_NAME_LAST', c.checkpointNameLast || c.filename || '{epoch}' + c.checkpointJoinChar + '{step}');

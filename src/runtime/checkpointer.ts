@@ -306,7 +306,10 @@ export class Checkpointer {
 
   private async carryOut(seq: number, event: LoopEvent, effects: readonly Effect[], stateAfter: PolicyState): Promise<void> {
     const log = this.opts.log ?? defaultLog;
-    for (let index = 0; index < effects.length; index++) {
+    // a decision's removals go after its saves and links (Lightning removes the old top-k file
+    // before re-pointing last.ckpt): a kill between them must not leave last.ckpt dangling
+    const order = [...effects.keys()].sort((a, b) => Number(effects[a]!.type === 'remove') - Number(effects[b]!.type === 'remove'));
+    for (const index of order) {
       const effect = effects[index]!;
       switch (effect.type) {
         case 'log':

@@ -196,7 +196,10 @@ export class PolicyWorld {
             globalStep: step,
             atEpochEnd: fed?.event.type === 'trainEpochEnded',
             batchesDone: fed?.batchesDone ?? 0,
-            stateDict: lightningStateDict(st),
+            // computed when a resume reads it: best_k_models grows with the files kept, so building it at every save is quadratic
+            get stateDict() {
+              return lightningStateDict(st);
+            },
             score,
             metricValue,
           });
@@ -209,6 +212,7 @@ export class PolicyWorld {
           const prev = this.files.get(e.path);
           if (prev && prev.kind === 'file') this.regularFiles--;
           const target = this.files.get(e.target);
+          const linkState = this.state;
           this.files.set(e.path, {
             path: e.path,
             kind: 'symlink',
@@ -219,7 +223,9 @@ export class PolicyWorld {
             globalStep: target?.globalStep ?? step,
             atEpochEnd: target?.atEpochEnd ?? false,
             batchesDone: target?.batchesDone ?? 0,
-            stateDict: target?.stateDict ?? lightningStateDict(this.state),
+            get stateDict() {
+              return target ? target.stateDict : lightningStateDict(linkState);
+            },
             score: target?.score ?? null,
             metricValue: target?.metricValue ?? metricValue,
           });

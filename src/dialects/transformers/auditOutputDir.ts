@@ -61,7 +61,13 @@ export function auditTrainerOutputDir(dir: string, argsFile: string, fixes: HfFi
     return unreadable((e as Error).message);
   }
   const a = argsFromTrainerState(log, given);
-  if (!a.ok) return unreadable(`${argsFile}: ${a.issues.map((i) => i.message).join('; ')}`);
+  if (!a.ok) {
+    // an argument read from trainer_state.json is that file's problem, not the arguments file's
+    const fromState = (f: string | null) => f !== null && f in a.derived;
+    const given = a.issues.filter((i) => !fromState(i.field));
+    const read = a.issues.filter((i) => fromState(i.field));
+    return unreadable([...(given.length ? [`${argsFile}: ${given.map((i) => i.message).join('; ')}`] : []), ...read.map((i) => `${statePath}: ${i.field}=${JSON.stringify(a.derived[i.field!])} (read from it; give ${i.field} in ${argsFile} to override): ${i.message}`)].join('; '));
+  }
   const unknownArgs = a.unknown.filter((u) => u.startsWith('save_steps') || u.startsWith('eval_strategy') || u.startsWith('metric_for_best_model'));
   const sim = simulateTrainerState(log, a.args, fixes);
   if (sim.error) return unreadable(`the arguments make transformers raise at step ${sim.error.atStep}: ${sim.error.type}: ${sim.error.message}`);

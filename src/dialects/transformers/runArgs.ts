@@ -7,7 +7,7 @@
 import { resolveArgs, type ArgsIssue, type ResolvedArgs } from './args.ts';
 import type { TrainerStateLog } from './trainerState.ts';
 
-export type RunArgs = { ok: true; args: ResolvedArgs; derived: Readonly<Record<string, unknown>>; unknown: readonly string[] } | { ok: false; issues: readonly ArgsIssue[] };
+export type RunArgs = { ok: true; args: ResolvedArgs; derived: Readonly<Record<string, unknown>>; unknown: readonly string[] } | { ok: false; issues: readonly ArgsIssue[]; derived: Readonly<Record<string, unknown>> };
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
@@ -48,6 +48,6 @@ export function argsFromTrainerState(log: TrainerStateLog, given: Readonly<Recor
   if (!has('save_total_limit', 'saveTotalLimit')) unknown.push('save_total_limit (trainer_state.json does not record it; None assumed: every save kept)');
   if (!has('load_best_model_at_end', 'loadBestModelAtEnd')) unknown.push('load_best_model_at_end (not recorded; False assumed)');
   const r = resolveArgs({ ...derived, ...given });
-  if (!r.ok) return { ok: false, issues: r.issues };
+  if (!r.ok) return { ok: false, issues: r.issues, derived };
   return { ok: true, args: r.value.args, derived, unknown };
 }
