@@ -104,3 +104,22 @@ test('item 6: killed during the very first save (last.ckpt landed, the top-k fil
   // the rewritten file is the same model as last.ckpt held
   assert.equal(existsSync(join(dir, 'last-v1.ckpt')), false);
 });
+
+test('a kill after the top-k file and before last.ckpt is overwritten: resume writes last.ckpt again from the top-k file (no stale last.ckpt)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ckpt-rel-stalelast-'));
+  const evs = events(2);
+  const ends = evs.flatMap((e, i) => (e.type === 'trainEpochEnded' ? [i] : []));
+  await run(await openFsStore({ root: dir }), evs.slice(0, ends[0]! + 1));
+  const store = await openFsStore({ root: dir });
+  const lastOfEpoch0 = await store.read('last.ckpt');
+  await run(await openFsStore({ root: dir }), evs.slice(ends[0]! + 1, ends[1]! + 1), 'latest');
+  assert.deepEqual(checkpointsIn(dir), ['epoch=00.ckpt', 'epoch=01.ckpt', 'last.ckpt']);
+  // what a SIGKILL between the two writes of epoch 1's decision leaves: epoch=01.ckpt landed, last.ckpt still epoch 0's
+  await (await openFsStore({ root: dir })).save('last.ckpt', lastOfEpoch0);
+  const logs: string[] = [];
+  const ck = await run(await openFsStore({ root: dir }), [], 'latest', logs);
+  assert.equal(ck.resumed?.key, 'epoch=01.ckpt');
+  assert.ok(logs.includes("info: resume: wrote last.ckpt again from epoch=01.ckpt (the same decision's save, stopped before it landed)"), logs.join('\n'));
+  const last = readRecord(await (await openFsStore({ root: dir })).read('last.ckpt')) as CheckpointRecord;
+  assert.equal(last.epoch, 1);
+});

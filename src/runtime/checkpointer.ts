@@ -497,7 +497,7 @@ async function readRecordAt(store: CheckpointStore, key: string, readRecord?: (p
 export interface ResumeSearch {
   readonly found: FoundRecord | null;
   readonly skipped: readonly SkippedCheckpoint[];
-  /** saves of the found checkpoint's decision that never landed: the same model, to be rewritten from it */
+  /** saves of the found checkpoint's decision that never landed, or hold an older decision's model (a kill stopped the overwrite): the same model, to be rewritten from it */
   readonly missingSiblings: readonly string[];
 }
 
@@ -523,6 +523,7 @@ export async function searchResumePoint(store: CheckpointStore, which: 'latest' 
   const present = new Set(entries.map((e) => e.key));
   let best: FoundRecord | null = null;
   let bestMissing: string[] = [];
+  const records = new Map<string, CheckpointRecord>();
   const skipped: SkippedCheckpoint[] = [];
   const unreadable: SkippedCheckpoint[] = [];
   for (const e of entries) {
@@ -535,6 +536,7 @@ export async function searchResumePoint(store: CheckpointStore, which: 'latest' 
       continue;
     }
     const rec = r.found.record;
+    records.set(e.key, rec);
     const missing = rec.pendingSaves.filter((k) => !present.has(k));
     // a missing save of the same decision holds this very model: it can be rewritten from here
     const siblings = new Set(rec.sameDecisionSaves ?? []);
@@ -553,7 +555,15 @@ export async function searchResumePoint(store: CheckpointStore, which: 'latest' 
       `ckpt-policy: cannot resume: ${unreadable.map((u) => `${u.key} ${u.why}`).join('; ')}. Refusing to start over or fall back to an older checkpoint while one that may be newer cannot be read: fix the store and run again, or resume from a named checkpoint ({ key }) or start fresh (resume: false) on purpose`,
     );
   }
-  return { found: best, skipped, missingSiblings: bestMissing };
+  if (best === null) return { found: null, skipped, missingSiblings: [] };
+  // a save of the same decision that is there but holds an older decision's model: a kill stopped
+  // its overwrite (last.ckpt written after the top-k file), so it is stale and written again too
+  const found = best.record;
+  const stale = (found.sameDecisionSaves ?? []).filter((k) => {
+    const held = records.get(k);
+    return held !== undefined && (held.globalStep < found.globalStep || (held.globalStep === found.globalStep && held.seq < found.seq));
+  });
+  return { found: best, skipped, missingSiblings: [...bestMissing, ...stale] };
 }
 
 async function findRecord(store: CheckpointStore, opts: CheckpointerOptions, dirpath: string, log: (l: LogLevel, m: string) => void): Promise<FoundRecord | null> {
