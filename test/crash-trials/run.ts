@@ -66,6 +66,8 @@ export function expectedOutcome(p: TrialPlan, dir: string): { kept: Set<string>;
 }
 
 const TEMP = /^\..+\.ckpt-tmp-\d+-[0-9a-f]+$/;
+/** The folder's writer lease (docs/reliability.md): one small record per generation, never a checkpoint. */
+const LEASE = /^\.ckpt-policy-lease\.\d+$/;
 
 /** Every entry of the folder: complete checkpoints (key → record) and temporaries; problems for anything else. */
 function inspect(dir: string): { records: Map<string, Record<string, unknown>>; temps: number; problems: string[] } {
@@ -77,6 +79,7 @@ function inspect(dir: string): { records: Map<string, Record<string, unknown>>; 
       temps++;
       continue;
     }
+    if (LEASE.test(name)) continue;
     const path = join(dir, name);
     if (!name.endsWith('.ckpt')) {
       problems.push(`${name}: a file that is neither a checkpoint nor the store's temporary`);
