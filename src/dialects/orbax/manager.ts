@@ -17,7 +17,7 @@ import { anyOf, shouldPreserve } from './preservation.ts';
 import { append, build, planOf, removeAll, toRemove, type Plan, type RetentionIndex } from './retentionIndex.ts';
 import { errorRecord, PyError, pyError, type ErrorRecord } from './pyerror.ts';
 import { pySortedIndices } from './pyvalue.ts';
-import { leafIndex, shouldSave } from './saveDecision.ts';
+import { leafIndexOf, shouldSave } from './saveDecision.ts';
 
 // ---- model ---------------------------------------------------------------------------------
 
@@ -128,7 +128,13 @@ export interface StartOutput {
 
 // ---- helpers -------------------------------------------------------------------------------
 
-const fmt = (s: ManagerState): NameFormat => ({ prefix: s.options.stepPrefix, fixedLength: s.options.stepFormatFixedLength });
+const FORMATS = new WeakMap<ResolvedOptions, NameFormat>();
+/** The step name format of the options, one object per options. */
+const fmt = (s: ManagerState): NameFormat => {
+  let f = FORMATS.get(s.options);
+  if (f === undefined) FORMATS.set(s.options, (f = { prefix: s.options.stepPrefix, fixedLength: s.options.stepFormatFixedLength }));
+  return f;
+};
 const dirLabel = (s: ManagerState): string => `${s.root}`;
 /** The traces name an op's step when the path (less the temporary suffix) ends in a number. */
 const stepOf = (name: string): number | undefined => {
@@ -300,14 +306,19 @@ class Work {
     this.ownEntries().splice(lowerBound(this.es, e.path), 0, e);
   }
   state(): ManagerState {
+    const p = this.s;
     const s: ManagerState = {
-      ...this.s,
-      entries: this.es,
+      options: p.options,
+      clock: p.clock,
+      root: p.root,
+      directory: p.directory,
       checkpoints: this.cps,
       inProgress: this.inProgress,
       inflight: this.inflight,
+      entries: this.es,
       waitAccum: this.waitAccum,
       missingMetricsLogged: this.missingMetricsLogged,
+      fixes: p.fixes,
     };
     DERIVED.set(s, this.derived);
     return s;
@@ -508,7 +519,7 @@ function decide(w: Work, step: number, preempt: boolean): Decision {
   if (preempt) preemptWarning(w, step);
   const policy = w.s.options.saveDecision;
   try {
-    const v = shouldSave(policy, step, w.now, w.checkpoints, { isSavingInProgress: inProgress, reachedPreemption: preempt }, leafIndex(policy));
+    const v = shouldSave(policy, step, w.now, w.checkpoints, { isSavingInProgress: inProgress, reachedPreemption: preempt }, leafIndexOf(policy));
     for (const m of v.userLogs) w.logs.push({ level: 'user', message: m });
     return { ...d, checked: 'policy', policies: v.evaluated, result: v.result };
   } catch (e) {
@@ -525,8 +536,8 @@ function retention(w: Work): { preservation: Preservation; remove: number[] | nu
   if (fast !== null) {
     // the same verdicts without reading the whole list; the lists every output names are built when read
     const preservation: Preservation = { checkpoints: [], remove: fast, by_policy: [] };
-    lazy(preservation, 'checkpoints', () => cps.map((c) => c.step));
-    lazy(preservation, 'by_policy', () => children.map((c) => keptSteps(shouldPreserve(c, cps, ctx), cps)));
+    lazy(preservation, 'checkpoints', cps.length, () => cps.map((c) => c.step));
+    lazy(preservation, 'by_policy', cps.length, () => children.map((c) => keptSteps(shouldPreserve(c, cps, ctx), cps)));
     return { preservation, remove: fast };
   }
   const steps = cps.map((c) => c.step);
@@ -553,8 +564,18 @@ function retention(w: Work): { preservation: Preservation; remove: number[] | nu
 
 const keptSteps = (flags: readonly boolean[], cps: readonly CheckpointInfo[]): number[] => cps.flatMap((c, i) => (flags[i] === true ? [c.step] : []));
 
-/** `o[key]` computed on first read, then a plain property (same place in the key order, same JSON). */
-function lazy<O extends object, K extends keyof O>(o: O, key: K, get: () => O[K]): void {
+/** Below this many checkpoints an output's lists are built at once: a getter costs more than the list. */
+const LAZY_FROM = 32;
+
+/**
+ * `o[key]`, a list over `n` checkpoints, computed on first read and then a plain property (same
+ * place in the key order, same JSON): a save's cost does not grow with the list when nobody reads it.
+ */
+function lazy<O extends object, K extends keyof O>(o: O, key: K, n: number, get: () => O[K]): void {
+  if (n < LAZY_FROM) {
+    o[key] = get();
+    return;
+  }
   const settle = (value: O[K]) => Object.defineProperty(o, key, { value, enumerable: true, configurable: true, writable: true });
   Object.defineProperty(o, key, {
     enumerable: true,
@@ -739,7 +760,7 @@ export function reduce(state: ManagerState, c: Call): [ManagerState, CallOutput]
   }
   if (w.fixed.length > 0) out.fixed = w.fixed;
   const s = w.state();
-  lazy(out, 'kept', () => s.checkpoints.map((x) => x.step));
+  lazy(out, 'kept', s.checkpoints.length, () => s.checkpoints.map((x) => x.step));
   out.in_progress = s.inProgress;
   if (w.now !== c.t) out.t_end = w.now;
   return [s, out];
