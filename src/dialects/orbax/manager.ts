@@ -567,6 +567,38 @@ const keptSteps = (flags: readonly boolean[], cps: readonly CheckpointInfo[]): n
 /** Below this many checkpoints an output's lists are built at once: a getter costs more than the list. */
 const LAZY_FROM = 32;
 
+/** The thunks of the lists not read yet, per output object. */
+const PENDING = new WeakMap<object, Map<PropertyKey, () => unknown>>();
+const GETTERS = new Map<PropertyKey, { get(this: object): unknown; set(this: object, v: unknown): void }>();
+
+/** Makes `o[key]` a plain property holding `value`. */
+function settle(o: object, key: PropertyKey, value: unknown): void {
+  PENDING.get(o)?.delete(key);
+  Object.defineProperty(o, key, { value, enumerable: true, configurable: true, writable: true });
+}
+
+/**
+ * The accessor of one key, shared by every output: objects built alike keep one hidden class
+ * (an accessor made per object gave each output its own, which cost more than the list).
+ */
+function accessorOf(key: PropertyKey) {
+  let a = GETTERS.get(key);
+  if (a === undefined) {
+    a = {
+      get(this: object) {
+        const v = PENDING.get(this)!.get(key)!();
+        settle(this, key, v);
+        return v;
+      },
+      set(this: object, v: unknown) {
+        settle(this, key, v);
+      },
+    };
+    GETTERS.set(key, a);
+  }
+  return a;
+}
+
 /**
  * `o[key]`, a list over `n` checkpoints, computed on first read and then a plain property (same
  * place in the key order, same JSON): a save's cost does not grow with the list when nobody reads it.
@@ -576,17 +608,11 @@ function lazy<O extends object, K extends keyof O>(o: O, key: K, n: number, get:
     o[key] = get();
     return;
   }
-  const settle = (value: O[K]) => Object.defineProperty(o, key, { value, enumerable: true, configurable: true, writable: true });
-  Object.defineProperty(o, key, {
-    enumerable: true,
-    configurable: true,
-    get() {
-      const v = get();
-      settle(v);
-      return v;
-    },
-    set: settle,
-  });
+  let pending = PENDING.get(o);
+  if (pending === undefined) PENDING.set(o, (pending = new Map()));
+  pending.set(key, get);
+  const { get: g, set } = accessorOf(key);
+  Object.defineProperty(o, key, { get: g, set, enumerable: true, configurable: true });
 }
 
 function save(w: Work, c: Extract<Call, { call: 'save' }>, out: CallOutput): void {
