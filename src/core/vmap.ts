@@ -18,53 +18,60 @@ interface Entry<V> {
   readonly s: number;
 }
 
-/** A version: either the root (owns the map) or an undo record pointing towards the root. */
-class Node<V> {
-  constructor(
-    public map: Map<string, Entry<V>> | null,
-    /** the insertion counter of this node's version */
-    public seq: number,
-    public key: string,
-    public prev: Entry<V> | undefined,
-    public next: Node<V> | null,
-  ) {}
-}
-
-/** Makes `node` the root: walks to the current root, then undoes records back to `node`. */
-function reroot<V>(node: Node<V>): Map<string, Entry<V>> {
-  if (node.map !== null) return node.map;
-  const path: Node<V>[] = [];
-  let n: Node<V> = node;
-  while (n.map === null) {
-    path.push(n);
-    n = n.next!;
-  }
-  for (let i = path.length - 1; i >= 0; i--) {
-    const d = path[i]!;
-    const root = d.next!;
-    const map = root.map!;
-    const current = map.get(d.key);
-    if (d.prev === undefined) map.delete(d.key);
-    else map.set(d.key, d.prev);
-    // the old root becomes the record that redoes what was just undone; `seq` stays with each
-    // node, because it is the counter of that node's own version
-    root.map = null;
-    root.key = d.key;
-    root.prev = current;
-    root.next = d;
-    d.map = map;
-    d.key = '';
-    d.prev = undefined;
-    d.next = null;
-  }
-  return node.map!;
-}
-
 export class VMap<V> implements Iterable<[string, V]> {
-  private constructor(private readonly node: Node<V>) {}
+  /** the root's native map; null for an undo record */
+  private map: Map<string, Entry<V>> | null;
+  /** the insertion counter of this version */
+  private readonly seq: number;
+  /** an undo record: restore `prev` at `key`, then continue at `next` */
+  private key: string;
+  private prev: Entry<V> | undefined;
+  private next: VMap<V> | null;
+
+  /**
+   * Makes `node` the root: walks to the current root, then undoes records back to `node`. A version
+   * is its own node (no wrapper object): either the root, owning the native map, or an undo record
+   * pointing towards the root; a write allocates one version and one entry.
+   */
+  private static reroot<V>(node: VMap<V>): Map<string, Entry<V>> {
+    if (node.map !== null) return node.map;
+    const path: VMap<V>[] = [];
+    let n: VMap<V> = node;
+    while (n.map === null) {
+      path.push(n);
+      n = n.next!;
+    }
+    for (let i = path.length - 1; i >= 0; i--) {
+      const d = path[i]!;
+      const root = d.next!;
+      const map = root.map!;
+      const current = map.get(d.key);
+      if (d.prev === undefined) map.delete(d.key);
+      else map.set(d.key, d.prev);
+      // the old root becomes the record that redoes what was just undone; `seq` stays with each
+      // node, because it is the counter of that node's own version
+      root.map = null;
+      root.key = d.key;
+      root.prev = current;
+      root.next = d;
+      d.map = map;
+      d.key = '';
+      d.prev = undefined;
+      d.next = null;
+    }
+    return node.map!;
+  }
+
+  private constructor(map: Map<string, Entry<V>>, seq: number) {
+    this.map = map;
+    this.seq = seq;
+    this.key = '';
+    this.prev = undefined;
+    this.next = null;
+  }
 
   static empty<V>(): VMap<V> {
-    return new VMap<V>(new Node<V>(new Map(), 0, '', undefined, null));
+    return new VMap<V>(new Map(), 0);
   }
 
   static from<V>(entries: Iterable<readonly [string, V]>): VMap<V> {
@@ -74,11 +81,11 @@ export class VMap<V> implements Iterable<[string, V]> {
       const old = map.get(k);
       map.set(k, { v, s: old ? old.s : s++ });
     }
-    return new VMap<V>(new Node<V>(map, s, '', undefined, null));
+    return new VMap<V>(map, s);
   }
 
   private get m(): Map<string, Entry<V>> {
-    return reroot(this.node);
+    return this.map ?? VMap.reroot(this);
   }
 
   get size(): number {
@@ -97,8 +104,8 @@ export class VMap<V> implements Iterable<[string, V]> {
   set(key: string, value: V): VMap<V> {
     const map = this.m;
     const old = map.get(key);
-    const seq = this.node.seq;
-    return this.write(key, old, { v: value, s: old ? old.s : seq }, old ? seq : seq + 1);
+    const seq = this.seq;
+    return this.write(map, key, old, { v: value, s: old ? old.s : seq }, old ? seq : seq + 1);
   }
 
   /** This version without key (the same version when the key is absent). */
@@ -106,22 +113,19 @@ export class VMap<V> implements Iterable<[string, V]> {
     const map = this.m;
     const old = map.get(key);
     if (old === undefined) return this;
-    return this.write(key, old, undefined, this.node.seq);
+    return this.write(map, key, old, undefined, this.seq);
   }
 
-  private write(key: string, old: Entry<V> | undefined, entry: Entry<V> | undefined, nextSeq: number): VMap<V> {
-    const map = this.m;
+  private write(map: Map<string, Entry<V>>, key: string, old: Entry<V> | undefined, entry: Entry<V> | undefined, nextSeq: number): VMap<V> {
     if (entry === undefined) map.delete(key);
     else map.set(key, entry);
-    const root = new Node<V>(map, nextSeq, '', undefined, null);
-    // this version becomes an undo record: restoring `old` at `key` and its own counter
-    const me = this.node;
-    me.map = null;
-    me.key = key;
-    me.prev = old;
-    me.next = root;
-    // me.seq keeps this version's counter (restored when rerooted back to it)
-    return new VMap<V>(root);
+    const root = new VMap<V>(map, nextSeq);
+    // this version becomes an undo record: restoring `old` at `key` (its `seq` is restored with it)
+    this.map = null;
+    this.key = key;
+    this.prev = old;
+    this.next = root;
+    return root;
   }
 
   /** Entries in insertion order. */

@@ -118,6 +118,38 @@ export function candidate(h: Hook, name: string): PyValue | undefined {
   return metrics !== undefined && Object.hasOwn(metrics, name) ? { type: 'float', value: Math.fround(metrics[name]!) } : undefined;
 }
 
+/**
+ * The candidates as a file name template reads them: `get`/`has` answer from the event without
+ * building the map (a saving event formats one name or more); anything else builds it.
+ */
+export class CandidateView implements ReadonlyMap<string, PyValue> {
+  constructor(private readonly h: Hook) {}
+  get(name: string): PyValue | undefined {
+    return candidate(this.h, name);
+  }
+  has(name: string): boolean {
+    return candidate(this.h, name) !== undefined;
+  }
+  get size(): number {
+    return candidates(this.h).size;
+  }
+  forEach(fn: (value: PyValue, key: string, map: ReadonlyMap<string, PyValue>) => void): void {
+    candidates(this.h).forEach((v, k) => fn(v, k, this));
+  }
+  entries(): MapIterator<[string, PyValue]> {
+    return candidates(this.h).entries();
+  }
+  keys(): MapIterator<string> {
+    return candidates(this.h).keys();
+  }
+  values(): MapIterator<PyValue> {
+    return candidates(this.h).values();
+  }
+  [Symbol.iterator](): MapIterator<[string, PyValue]> {
+    return candidates(this.h)[Symbol.iterator]();
+  }
+}
+
 export function epochStep(h: Hook): { epoch: number; step: number } {
   if (h.memo) return { epoch: h.memo.get('epoch')!.value, step: h.memo.get('step')!.value };
   const m = h.view.metrics;

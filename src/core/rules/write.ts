@@ -12,7 +12,7 @@ import { formatCheckpointName, type NameOptions } from '../format/template.ts';
 import type { PolicyConfig } from '../config.ts';
 import { isLocalPath, isStrictParent, pathlibAbsoluteParts, pyAbspath, pyDirname, pyJoin, pyRelpath } from '../paths.ts';
 import type { PolicyState } from '../state.ts';
-import { candidates, Raised, trainerOf, type Hook } from './hook.ts';
+import { CandidateView, Raised, trainerOf, type Hook } from './hook.ts';
 
 /** The writer's slice: what was written last, and at which global step. */
 export type WriteSlice = Pick<PolicyState, 'lastGlobalStepSaved' | 'lastCheckpointSaved'>;
@@ -36,7 +36,7 @@ export function formatName(h: Hook, template: string | null, ver?: number): stri
   const c = h.c;
   let name: string;
   try {
-    name = formatCheckpointName(template || c.filename, candidates(h), nameOptionsOf(c), ver);
+    name = formatCheckpointName(template || c.filename, new CandidateView(h), nameOptionsOf(c), ver);
   } catch (e) {
     if (e instanceof PyFormatError) throw new Raised(e.pyType, e.message);
     throw e;

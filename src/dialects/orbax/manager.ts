@@ -14,9 +14,10 @@ import { TMP_SUFFIX, buildName, formatRepr, parseStepName, sortEntries, type Dir
 import { constructOptions, decodeOrbaxOptions, type InitError, type ResolvedOptions } from './options.ts';
 import { NO_FIXES, spareJustWritten, unstick, type FixApplied, type OrbaxFixes } from './fixes.ts';
 import { anyOf, shouldPreserve } from './preservation.ts';
+import { append, build, planOf, removeAll, toRemove, type Plan, type RetentionIndex } from './retentionIndex.ts';
 import { errorRecord, PyError, pyError, type ErrorRecord } from './pyerror.ts';
 import { pySortedIndices } from './pyvalue.ts';
-import { leafIndex, shouldSave } from './saveDecision.ts';
+import { leafIndexOf, shouldSave } from './saveDecision.ts';
 
 // ---- model ---------------------------------------------------------------------------------
 
@@ -127,7 +128,13 @@ export interface StartOutput {
 
 // ---- helpers -------------------------------------------------------------------------------
 
-const fmt = (s: ManagerState): NameFormat => ({ prefix: s.options.stepPrefix, fixedLength: s.options.stepFormatFixedLength });
+const FORMATS = new WeakMap<ResolvedOptions, NameFormat>();
+/** The step name format of the options, one object per options. */
+const fmt = (s: ManagerState): NameFormat => {
+  let f = FORMATS.get(s.options);
+  if (f === undefined) FORMATS.set(s.options, (f = { prefix: s.options.stepPrefix, fixedLength: s.options.stepFormatFixedLength }));
+  return f;
+};
 const dirLabel = (s: ManagerState): string => `${s.root}`;
 /** The traces name an op's step when the path (less the temporary suffix) ends in a number. */
 const stepOf = (name: string): number | undefined => {
@@ -136,12 +143,53 @@ const stepOf = (name: string): number | undefined => {
   return m === null ? undefined : Number(m[0]);
 };
 
-/** A mutable working copy for one call; the reducer returns a fresh frozen-by-convention state. */
+/**
+ * What a state knows besides its public fields, to answer in time independent of the steps seen:
+ * the steps listed and the retention index. Owned by one state at a time: the call that moves a
+ * state forward takes it over (a state used again rebuilds it from its list).
+ */
+interface Derived {
+  readonly steps: Set<number>;
+  /** null when the policy or a kept metric needs the full evaluation (retentionIndex.ts) */
+  index: RetentionIndex | null;
+}
+const DERIVED = new WeakMap<ManagerState, Derived>();
+
+function takeDerived(s: ManagerState): Derived {
+  const d = DERIVED.get(s);
+  if (d !== undefined) {
+    DERIVED.delete(s);
+    return d;
+  }
+  const plan = planOf(s.options.preservation);
+  return { steps: new Set(s.checkpoints.map((c) => c.step)), index: plan === null ? null : build(plan, s.checkpoints) };
+}
+
+/** The first index whose path is not below `path` in the listing's order (sortEntries'). */
+function lowerBound(es: readonly DirEntry[], path: string): number {
+  let lo = 0;
+  let hi = es.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (es[mid]!.path < path) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * A working copy for one call; the reducer returns a fresh frozen-by-convention state. The listing
+ * stays sorted by path (binary search, no re-sort) and the lists are copied when first changed,
+ * so the state a call started from keeps answering the same.
+ */
 class Work {
   ops: Op[] = [];
   logs: LogLine[] = [];
-  entries: DirEntry[];
-  checkpoints: CheckpointInfo[];
+  private es: readonly DirEntry[];
+  private esOwned = false;
+  private cps: readonly CheckpointInfo[];
+  private readonly derived: Derived;
+  private readonly plan: Plan | null;
   inProgress: boolean;
   inflight: Inflight | null;
   waitAccum: number;
@@ -155,13 +203,73 @@ class Work {
     readonly t: number,
     readonly dir: string,
   ) {
-    this.entries = [...s.entries];
-    this.checkpoints = [...s.checkpoints];
+    this.es = s.entries;
+    this.cps = s.checkpoints;
+    this.derived = takeDerived(s);
+    this.plan = planOf(s.options.preservation);
     this.inProgress = s.inProgress;
     this.inflight = s.inflight;
     this.waitAccum = s.waitAccum;
     this.missingMetricsLogged = s.missingMetricsLogged;
     this.now = t;
+  }
+  /** The listing, sorted by path. */
+  get entries(): readonly DirEntry[] {
+    return this.es;
+  }
+  private ownEntries(): DirEntry[] {
+    if (!this.esOwned) {
+      this.es = [...this.es];
+      this.esOwned = true;
+    }
+    return this.es as DirEntry[];
+  }
+  /** The checkpoint list; a new array whenever it changes (outputs keep the one they saw). */
+  get checkpoints(): readonly CheckpointInfo[] {
+    return this.cps;
+  }
+  hasStep(step: number): boolean {
+    return this.derived.steps.has(step);
+  }
+  /** A whole new list (start, reload). */
+  setCheckpoints(cps: readonly CheckpointInfo[]): void {
+    this.cps = cps;
+    this.derived.steps.clear();
+    for (const c of cps) this.derived.steps.add(c.step);
+    this.derived.index = this.plan === null ? null : build(this.plan, cps);
+  }
+  append(c: CheckpointInfo): void {
+    this.cps = [...this.cps, c];
+    this.derived.steps.add(c.step);
+    const ix = this.derived.index;
+    if (this.plan !== null && ix !== null && !append(this.plan, ix, c)) this.derived.index = null;
+  }
+  /** The checkpoints whose step is in `steps` leave the list (they are near its end, after a save). */
+  removeSteps(steps: readonly number[]): void {
+    if (steps.length === 0) return;
+    const doomed = new Set(steps);
+    const cps = this.cps;
+    // from the end back to the earliest doomed one: the list before it is copied as it is
+    let missing = 0;
+    for (const x of doomed) if (this.derived.steps.has(x)) missing++;
+    let first = this.derived.steps.size === cps.length ? cps.length : 0;
+    while (missing > 0 && first > 0) if (doomed.has(cps[--first]!.step)) missing--;
+    const gone: CheckpointInfo[] = [];
+    const next = cps.slice(0, first);
+    for (let i = first; i < cps.length; i++) {
+      const c = cps[i]!;
+      if (doomed.has(c.step)) gone.push(c);
+      else next.push(c);
+    }
+    this.cps = next;
+    for (const c of gone) this.derived.steps.delete(c.step);
+    const ix = this.derived.index;
+    if (this.plan !== null && ix !== null) removeAll(this.plan, ix, gone);
+  }
+  /** The steps retention removes now, or null when it takes the full evaluation. */
+  fastRemove(): number[] | null {
+    const ix = this.derived.index ?? (this.plan === null ? null : (this.derived.index = build(this.plan, this.cps)));
+    return this.plan === null || ix === null ? null : toRemove(this.plan, ix, this.cps);
   }
   at(op: Op, by?: 'background'): void {
     if (op.op !== 'blocked_until' && (by !== undefined || this.now !== this.t)) op.t = this.now;
@@ -178,25 +286,42 @@ class Work {
     this.ops.push(op);
   }
   find(path: string): DirEntry | undefined {
-    return this.entries.find((e) => e.path === path);
+    const e = this.es[lowerBound(this.es, path)];
+    return e !== undefined && e.path === path ? e : undefined;
   }
+  /** `path` and everything under it leave the listing (one run of the sorted listing each). */
   drop(path: string): void {
-    this.entries = this.entries.filter((e) => e.path !== path && !e.path.startsWith(`${path}/`));
+    const at = lowerBound(this.es, path);
+    let end = at;
+    while (end < this.es.length && this.es[end]!.path === path) end++;
+    if (end > at) this.ownEntries().splice(at, end - at);
+    const below = `${path}/`;
+    const from = lowerBound(this.es, below);
+    end = from;
+    while (end < this.es.length && this.es[end]!.path.startsWith(below)) end++;
+    if (end > from) this.ownEntries().splice(from, end - from);
   }
   put(e: DirEntry): void {
     this.drop(e.path);
-    this.entries.push(e);
+    this.ownEntries().splice(lowerBound(this.es, e.path), 0, e);
   }
   state(): ManagerState {
-    return {
-      ...this.s,
-      entries: sortEntries(this.entries),
-      checkpoints: this.checkpoints,
+    const p = this.s;
+    const s: ManagerState = {
+      options: p.options,
+      clock: p.clock,
+      root: p.root,
+      directory: p.directory,
+      checkpoints: this.cps,
       inProgress: this.inProgress,
       inflight: this.inflight,
+      entries: this.es,
       waitAccum: this.waitAccum,
       missingMetricsLogged: this.missingMetricsLogged,
+      fixes: p.fixes,
     };
+    DERIVED.set(s, this.derived);
+    return s;
   }
 }
 
@@ -366,7 +491,7 @@ export function start(input: StartInput): [ManagerState | null, StartOutput] {
       w.drop(e.path);
     }
   try {
-    w.checkpoints = loadCheckpoints(w);
+    w.setCheckpoints(loadCheckpoints(w));
   } catch (e) {
     const r = errorRecord(e);
     return [null, { ops: w.ops, kept: [], in_progress: false, checkpoints: [], logs: w.logs, error: { stage: 'manager', ...r } }];
@@ -394,7 +519,7 @@ function decide(w: Work, step: number, preempt: boolean): Decision {
   if (preempt) preemptWarning(w, step);
   const policy = w.s.options.saveDecision;
   try {
-    const v = shouldSave(policy, step, w.now, w.checkpoints, { isSavingInProgress: inProgress, reachedPreemption: preempt }, leafIndex(policy));
+    const v = shouldSave(policy, step, w.now, w.checkpoints, { isSavingInProgress: inProgress, reachedPreemption: preempt }, leafIndexOf(policy));
     for (const m of v.userLogs) w.logs.push({ level: 'user', message: m });
     return { ...d, checked: 'policy', policies: v.evaluated, result: v.result };
   } catch (e) {
@@ -405,16 +530,24 @@ function decide(w: Work, step: number, preempt: boolean): Decision {
 function retention(w: Work): { preservation: Preservation; remove: number[] | null; error?: ErrorRecord } {
   const p = w.s.options.preservation;
   const cps = w.checkpoints;
-  const steps = cps.map((c) => c.step);
   const ctx = { now: w.now };
-  const byPolicy: Preservation['by_policy'] = [];
   const children = p.type === 'AnyPreservationPolicy' ? p.policies : [p];
+  const fast = w.fastRemove();
+  if (fast !== null) {
+    // the same verdicts without reading the whole list; the lists every output names are built when read
+    const preservation: Preservation = { checkpoints: [], remove: fast, by_policy: [] };
+    lazy(preservation, 'checkpoints', cps.length, () => cps.map((c) => c.step));
+    lazy(preservation, 'by_policy', cps.length, () => children.map((c) => keptSteps(shouldPreserve(c, cps, ctx), cps)));
+    return { preservation, remove: fast };
+  }
+  const steps = cps.map((c) => c.step);
+  const byPolicy: Preservation['by_policy'] = [];
   const flagsBy: boolean[][] = [];
   for (const c of children) {
     try {
       const f = shouldPreserve(c, cps, ctx);
       flagsBy.push(f);
-      byPolicy.push(steps.filter((_, i) => f[i] === true));
+      byPolicy.push(keptSteps(f, cps));
     } catch (e) {
       const r = errorRecord(e);
       return { preservation: { checkpoints: steps }, remove: null, error: r };
@@ -427,6 +560,59 @@ function retention(w: Work): { preservation: Preservation; remove: number[] | nu
   } catch (e) {
     return { preservation: { checkpoints: steps }, remove: null, error: errorRecord(e) };
   }
+}
+
+const keptSteps = (flags: readonly boolean[], cps: readonly CheckpointInfo[]): number[] => cps.flatMap((c, i) => (flags[i] === true ? [c.step] : []));
+
+/** Below this many checkpoints an output's lists are built at once: a getter costs more than the list. */
+const LAZY_FROM = 32;
+
+/** The thunks of the lists not read yet, per output object. */
+const PENDING = new WeakMap<object, Map<PropertyKey, () => unknown>>();
+const GETTERS = new Map<PropertyKey, { get(this: object): unknown; set(this: object, v: unknown): void }>();
+
+/** Makes `o[key]` a plain property holding `value`. */
+function settle(o: object, key: PropertyKey, value: unknown): void {
+  PENDING.get(o)?.delete(key);
+  Object.defineProperty(o, key, { value, enumerable: true, configurable: true, writable: true });
+}
+
+/**
+ * The accessor of one key, shared by every output: objects built alike keep one hidden class
+ * (an accessor made per object gave each output its own, which cost more than the list).
+ */
+function accessorOf(key: PropertyKey) {
+  let a = GETTERS.get(key);
+  if (a === undefined) {
+    a = {
+      get(this: object) {
+        const v = PENDING.get(this)!.get(key)!();
+        settle(this, key, v);
+        return v;
+      },
+      set(this: object, v: unknown) {
+        settle(this, key, v);
+      },
+    };
+    GETTERS.set(key, a);
+  }
+  return a;
+}
+
+/**
+ * `o[key]`, a list over `n` checkpoints, computed on first read and then a plain property (same
+ * place in the key order, same JSON): a save's cost does not grow with the list when nobody reads it.
+ */
+function lazy<O extends object, K extends keyof O>(o: O, key: K, n: number, get: () => O[K]): void {
+  if (n < LAZY_FROM) {
+    o[key] = get();
+    return;
+  }
+  let pending = PENDING.get(o);
+  if (pending === undefined) PENDING.set(o, (pending = new Map()));
+  pending.set(key, get);
+  const { get: g, set } = accessorOf(key);
+  Object.defineProperty(o, key, { get: g, set, enumerable: true, configurable: true });
 }
 
 function save(w: Work, c: Extract<Call, { call: 'save' }>, out: CallOutput): void {
@@ -454,7 +640,7 @@ function save(w: Work, c: Extract<Call, { call: 'save' }>, out: CallOutput): voi
   // Orbax marks the save in progress before the checks below: a raise leaves it stuck
   w.inProgress = true;
   w.markedInProgress = true;
-  if (w.checkpoints.some((x) => x.step === c.step)) {
+  if (w.hasStep(c.step)) {
     out.error = { type: 'StepAlreadyExistsError', message: `Checkpoint for step ${c.step} already exists.` };
     out.result = null;
     return;
@@ -505,7 +691,7 @@ function save(w: Work, c: Extract<Call, { call: 'save' }>, out: CallOutput): voi
     w.now += clock.async_blocking_seconds;
   }
   const added: CheckpointInfo = { step: c.step, time: w.now, metrics };
-  w.checkpoints.push(added);
+  w.append(added);
   const r = retention(w);
   out.preservation = r.preservation;
   if (r.remove === null) {
@@ -522,8 +708,8 @@ function save(w: Work, c: Extract<Call, { call: 'save' }>, out: CallOutput): voi
     w.fixed.push(spared.applied);
     out.preservation = { ...r.preservation, remove };
   }
-  w.checkpoints = w.checkpoints.filter((x) => !remove.includes(x.step));
-  if (w.checkpoints.some((x) => x.step === c.step)) out.added = added;
+  w.removeSteps(remove);
+  if (w.hasStep(c.step)) out.added = added;
   if ('save_seconds' in clock) {
     for (const s of remove) deleteStep(w, s, undefined);
     w.inProgress = false;
@@ -569,7 +755,7 @@ export function reduce(state: ManagerState, c: Call): [ManagerState, CallOutput]
       case 'crash':
         break;
       case 'reload':
-        w.checkpoints = loadCheckpoints(w);
+        w.setCheckpoints(loadCheckpoints(w));
         out.checkpoints = [...w.checkpoints];
         break;
       case 'delete':
@@ -577,9 +763,9 @@ export function reduce(state: ManagerState, c: Call): [ManagerState, CallOutput]
           w.logs.push({ level: 'warning', message: `${dirLabel(w.s)} is read only, delete will be skipped` });
           break;
         }
-        if (!w.checkpoints.some((x) => x.step === c.step)) throw pyError('FileNotFoundError', `Requested deleting a non-existent step: ${c.step}.`);
+        if (!w.hasStep(c.step)) throw pyError('FileNotFoundError', `Requested deleting a non-existent step: ${c.step}.`);
         deleteStep(w, c.step, undefined);
-        w.checkpoints = w.checkpoints.filter((x) => x.step !== c.step);
+        w.removeSteps([c.step]);
         break;
       case 'best_step':
         out.result = bestStep(w);
@@ -600,7 +786,7 @@ export function reduce(state: ManagerState, c: Call): [ManagerState, CallOutput]
   }
   if (w.fixed.length > 0) out.fixed = w.fixed;
   const s = w.state();
-  out.kept = s.checkpoints.map((x) => x.step);
+  lazy(out, 'kept', s.checkpoints.length, () => s.checkpoints.map((x) => x.step));
   out.in_progress = s.inProgress;
   if (w.now !== c.t) out.t_end = w.now;
   return [s, out];

@@ -21,7 +21,15 @@ export interface SaveVerdict {
 }
 
 /** A stable identity for a leaf, so equal leaves share an index, as Orbax's logs name them. */
+const LEAF_KEYS = new WeakMap<object, string>();
+/** A leaf's key, computed once per resolved policy object (the manager asks at every call). */
 function leafKey(p: Exclude<SaveDecisionPolicy, { type: 'AnySavePolicy' }>): string {
+  let k = LEAF_KEYS.get(p);
+  if (k === undefined) LEAF_KEYS.set(p, (k = computeLeafKey(p)));
+  return k;
+}
+
+function computeLeafKey(p: Exclude<SaveDecisionPolicy, { type: 'AnySavePolicy' }>): string {
   switch (p.type) {
     case 'FixedIntervalPolicy':
       return `Fixed(${p.interval})`;
@@ -39,6 +47,14 @@ function leafKey(p: Exclude<SaveDecisionPolicy, { type: 'AnySavePolicy' }>): str
 }
 
 /** The distinct leaves of a policy tree in order: the index space of `evaluated`. */
+const LEAF_INDEXES = new WeakMap<SaveDecisionPolicy, ReadonlyMap<string, number>>();
+/** `leafIndex` once per resolved policy. */
+export function leafIndexOf(policy: SaveDecisionPolicy): ReadonlyMap<string, number> {
+  let ix = LEAF_INDEXES.get(policy);
+  if (ix === undefined) LEAF_INDEXES.set(policy, (ix = leafIndex(policy)));
+  return ix;
+}
+
 export function leafIndex(policy: SaveDecisionPolicy): Map<string, number> {
   const keys = new Map<string, number>();
   const walk = (p: SaveDecisionPolicy): void => {
@@ -68,7 +84,7 @@ export function shouldSave(
   now: CkptTime,
   previous: readonly CheckpointInfo[],
   ctx: DecisionContext,
-  index: Map<string, number> = leafIndex(policy),
+  index: ReadonlyMap<string, number> = leafIndexOf(policy),
 ): SaveVerdict {
   const evaluated: Array<[number, boolean]> = [];
   const userLogs: string[] = [];
