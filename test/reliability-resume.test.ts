@@ -123,3 +123,25 @@ test('a kill after the top-k file and before last.ckpt is overwritten: resume wr
   const last = readRecord(await (await openFsStore({ root: dir })).read('last.ckpt')) as CheckpointRecord;
   assert.equal(last.epoch, 1);
 });
+
+test("a kill while a background save is overtaken (its removal already decided): resume carries on from the newer checkpoint, not from scratch", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ckpt-rel-overtaken-'));
+  const fs = await openFsStore({ root: dir });
+  // epoch 0's write hangs (the process is killed before it lands); epoch 1's lands, and its decision removes epoch 0
+  const hung: CheckpointStore = { ...fs, list: () => fs.list(), read: (k) => fs.read(k), remove: (k) => fs.remove(k), save: (k, p) => (k === 'epoch=00.ckpt' ? new Promise<void>(() => undefined) : fs.save(k, p)) };
+  const options = { monitor: 'val_loss', save_top_k: 1, filename: '{epoch:02d}' };
+  const first = await Checkpointer.open({ options, store: hung, capture, readRecord, background: { maxInFlight: 2 }, log: () => undefined });
+  const evs = events(2);
+  const ends = evs.flatMap((e, i) => (e.type === 'trainEpochEnded' ? [i] : []));
+  for (const e of evs.slice(0, ends[1]! + 1)) void first.report(e).catch(() => undefined);
+  for (let i = 0; i < 100 && !checkpointsIn(dir).includes('epoch=01.ckpt'); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(checkpointsIn(dir), ['epoch=01.ckpt']);
+  const rec = readRecord(await fs.read('epoch=01.ckpt')) as CheckpointRecord;
+  assert.deepEqual([rec.pendingSaves, rec.pendingRemovals], [['epoch=00.ckpt'], ['epoch=00.ckpt']]);
+  // the first run is gone (its lease is taken over, as a dead pid's would be)
+  const logs: string[] = [];
+  const ck = await Checkpointer.open({ options, store: await openFsStore({ root: dir }), capture, readRecord, resume: 'latest', takeOver: true, log: (l, m) => logs.push(`${l}: ${m}`) });
+  assert.equal(ck.resumed?.key, 'epoch=01.ckpt', logs.join('\n'));
+  assert.equal(ck.bestModelPath, join(dir, 'epoch=01.ckpt'));
+  await ck.close();
+});

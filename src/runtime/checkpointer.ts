@@ -538,16 +538,18 @@ export async function searchResumePoint(store: CheckpointStore, which: 'latest' 
     const rec = r.found.record;
     records.set(e.key, rec);
     const missing = rec.pendingSaves.filter((k) => !present.has(k));
-    // a missing save of the same decision holds this very model: it can be rewritten from here
+    // a missing save of the same decision holds this very model: it can be rewritten from here;
+    // one this record's decision removes (a background write overtaken by a better model) is not needed
     const siblings = new Set(rec.sameDecisionSaves ?? []);
-    const lost = missing.filter((k) => !siblings.has(k));
+    const removed = new Set(rec.pendingRemovals);
+    const lost = missing.filter((k) => !siblings.has(k) && !removed.has(k));
     if (lost.length > 0) {
       skipped.push({ key: e.key, why: `names save(s) still in flight that never reached the store (${lost.join(', ')}): a newer state than any complete one` });
       continue;
     }
     if (best === null || rec.globalStep > best.record.globalStep || (rec.globalStep === best.record.globalStep && rec.seq > best.record.seq)) {
       best = r.found;
-      bestMissing = missing;
+      bestMissing = missing.filter((k) => siblings.has(k));
     }
   }
   if (unreadable.length > 0) {
