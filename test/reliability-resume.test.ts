@@ -145,3 +145,31 @@ test("a kill while a background save is overtaken (its removal already decided):
   assert.equal(ck.bestModelPath, join(dir, 'epoch=01.ckpt'));
   await ck.close();
 });
+
+test("save_last='link': a kill after the top-k file and before last.ckpt is re-pointed: resume points it again before finishing the decision's removal (no dangling last.ckpt)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ckpt-rel-relink-'));
+  const options = { monitor: 'val_loss', save_top_k: 1, save_last: 'link', filename: '{epoch:02d}' };
+  const go = async (evs: readonly LoopEvent[], resume: 'latest' | false, logs: string[] = []) => {
+    const ck = await Checkpointer.open({ options, store: await openFsStore({ root: dir }), capture, readRecord, resume, log: (l, m) => logs.push(`${l}: ${m}`) });
+    for (const e of evs) await ck.report(e);
+    await ck.close();
+    return ck;
+  };
+  const evs = events(2);
+  const ends = evs.flatMap((e, i) => (e.type === 'trainEpochEnded' ? [i] : []));
+  await go(evs.slice(0, ends[0]! + 1), false);
+  const epoch0 = await (await openFsStore({ root: dir })).read('epoch=00.ckpt');
+  await go(evs.slice(ends[0]! + 1, ends[1]! + 1), 'latest');
+  assert.deepEqual(checkpointsIn(dir), ['epoch=01.ckpt', 'last.ckpt']);
+  // what a SIGKILL after epoch 1's save leaves: epoch=00.ckpt not yet removed, last.ckpt still pointing at it
+  const fs = await openFsStore({ root: dir });
+  await fs.save('epoch=00.ckpt', epoch0);
+  await fs.link('epoch=00.ckpt', 'last.ckpt');
+  const logs: string[] = [];
+  const ck = await go([], 'latest', logs);
+  assert.equal(ck.resumed?.key, 'epoch=01.ckpt');
+  assert.ok(logs.includes("info: resume: pointed last.ckpt at epoch=01.ckpt again (the same decision's link, stopped before it landed)"), logs.join('\n'));
+  assert.deepEqual(checkpointsIn(dir), ['epoch=01.ckpt', 'last.ckpt']);
+  const last = readRecord(await (await openFsStore({ root: dir })).read('last.ckpt')) as CheckpointRecord;
+  assert.equal(last.epoch, 1);
+});

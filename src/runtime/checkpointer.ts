@@ -23,7 +23,7 @@ import { isLocalPath, pyAbspath } from '../core/paths.ts';
 import { init, reduce, resolveCheckpointDir, resolveTrainer } from '../core/reduce.ts';
 import { lightningStateDict, type PolicyState } from '../core/state.ts';
 import { decodeState } from '../core/stateCodec.ts';
-import { StoreError, type CheckpointStore, type Payload } from '../core/store.ts';
+import { StoreError, type CheckpointStore, type Payload, type StoredEntry } from '../core/store.ts';
 import { checkpointPath, storeKey, type StoreKey } from '../core/brands.ts';
 import { CheckpointWriteError, describeCause, LeaseLostError, PolicyRaisedError, ResumeError, type EffectFailure } from './errors.ts';
 import { DEFAULT_LEASE_TTL_MS, WriterLease } from './lease.ts';
@@ -193,6 +193,8 @@ export class Checkpointer {
         start = prior;
         runId = record.runId;
         setupEvent = setup(listing(prior.files, fileKey(dirpath, cwd)));
+        // links first: a removal the decision made must not leave its link dangling
+        await relinkDecision(store, record, entries, log);
         await finishRemovals(store, record, prior, dirpath, cwd, log);
         const known = new Set(listing(prior.files, fileKey(dirpath, cwd)).map((f) => f.path));
         const strays = entries.filter((e) => !known.has(fileKey(pathOf(dirpath, storeKey(e.key)), cwd)) && !record.pendingRemovals.includes(e.key));
@@ -370,7 +372,8 @@ export class Checkpointer {
     const removals = new Set(pending.removals);
     for (const e of effects) if (e.type === 'remove') removals.add(this.keyOf(e.path));
     const siblings = effects.filter((e) => e.type === 'save').map((e) => this.keyOf(e.path)).filter((k) => k !== key);
-    return makeRecord(this.runId, seq, event, key, stateAfter, { removals: [...removals], saves: pending.saves.filter((k) => k !== key) }, siblings);
+    const links = effects.flatMap((e) => (e.type === 'link' ? [{ key: this.keyOf(e.path), target: this.keyOf(e.target) }] : []));
+    return makeRecord(this.runId, seq, event, key, stateAfter, { removals: [...removals], saves: pending.saves.filter((k) => k !== key) }, siblings, links);
   }
 
   private throwIfFailed() {
@@ -593,6 +596,31 @@ async function rewriteSiblings(store: CheckpointStore, found: FoundRecord, keys:
     await store.save(key, payload.kind === 'tfjs' ? withRecord(payload, { ...found.record, key }) : payload);
     log('info', `resume: wrote ${key} again from ${found.key} (the same decision's save, stopped before it landed)`);
   }
+}
+
+/**
+ * The resumed decision's links (last.ckpt → its top-k file) that a kill stopped: a symlink that does
+ * not point at its target is pointed again. (Where links are copies, a stale copy is a stale save
+ * and is rewritten like one.)
+ */
+async function relinkDecision(store: CheckpointStore, record: CheckpointRecord, entries: readonly StoredEntry[], log: (l: LogLevel, m: string) => void) {
+  for (const { key, target } of record.sameDecisionLinks ?? []) {
+    const entry = entries.find((e) => e.key === key);
+    if (entry !== undefined && entry.kind !== 'symlink') continue;
+    if (entry?.target !== undefined && linkedKey(key, entry.target) === target) continue;
+    await store.link(target, key);
+    log('info', `resume: pointed ${key} at ${target} again (the same decision's link, stopped before it landed)`);
+  }
+}
+
+/** The key a symlink's text names (relative to the link's folder; keys use '/'). */
+function linkedKey(linkKey: string, text: string): string {
+  const parts = linkKey.split('/').slice(0, -1);
+  for (const p of text.split('/')) {
+    if (p === '..') parts.pop();
+    else if (p !== '.' && p !== '') parts.push(p);
+  }
+  return parts.join('/');
 }
 
 /** Removals the stopped run had decided but not confirmed: finishing them is its own decision. */

@@ -43,6 +43,8 @@ export interface CheckpointRecord {
    * Absent in records written before it existed.
    */
   readonly sameDecisionSaves?: readonly string[];
+  /** the links of the same decision (save_last='link'): a kill can stop one; resume points it again */
+  readonly sameDecisionLinks?: readonly { readonly key: string; readonly target: string }[];
 }
 
 /** The record of a checkpoint saved by the decision `seq` on `event`, with the policy state after it. */
@@ -54,6 +56,7 @@ export function makeRecord(
   stateAfter: PolicyState,
   pending: { readonly removals: readonly string[]; readonly saves: readonly string[] },
   sameDecisionSaves: readonly string[] = [],
+  sameDecisionLinks: readonly { readonly key: string; readonly target: string }[] = [],
 ): CheckpointRecord {
   const view = 'view' in event && event.view ? event.view : { epoch: 0, globalStep: 0 };
   return {
@@ -68,6 +71,7 @@ export function makeRecord(
     pendingRemovals: pending.removals,
     pendingSaves: pending.saves,
     sameDecisionSaves,
+    ...(sameDecisionLinks.length > 0 ? { sameDecisionLinks } : {}),
   };
 }
 
@@ -92,7 +96,7 @@ const RecordCodec = t.intersection([t.type({
   state: t.UnknownRecord,
   pendingRemovals: t.array(t.string),
   pendingSaves: t.array(t.string),
-}), t.partial({ sameDecisionSaves: t.array(t.string) })]);
+}), t.partial({ sameDecisionSaves: t.array(t.string), sameDecisionLinks: t.array(t.type({ key: t.string, target: t.string })) })]);
 
 /** Validates a record read back from storage; errors name the field. */
 export function decodeRecord(u: unknown): E.Either<string[], CheckpointRecord> {
