@@ -7,18 +7,16 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { s3Store } from '../plugins/s3/index.ts';
 import type { CheckpointStore } from '../src/core/store.ts';
 import { Checkpointer, CheckpointWriteError, LeaseLostError, readLease, WriterLeaseError } from '../src/runtime/index.ts';
 import { auditStorage, formatStorageReport } from '../src/audit/storage.ts';
 import { openDecisionLog } from '../src/audit/writer.ts';
-import { CKPT, root } from './helpers/cli.ts';
 import { startFaultProxy, op, s3Operation, type FaultProxy, type LoggedRequest } from './helpers/fault-proxy.ts';
+import { exited, leaseChild } from './helpers/lease-holder.ts';
 import { leaseCapture, leaseEvents, LEASE_OPTIONS, leaseReadRecord, writerOf } from './helpers/lease-run.ts';
 import { startS3Server, s3SkipReason, type S3TestServer } from './helpers/s3-server.ts';
 
@@ -120,22 +118,10 @@ test('a lost answer to the lease write (the server took it, the connection dropp
   await a.close();
 });
 
-async function child(where: string, ttlMs: number, epochs: number): Promise<{ proc: ChildProcess; next: () => Promise<string> }> {
-  const proc = spawn(process.execPath, [CKPT[0]!, CKPT[1]!, join(root, 'test/helpers/lease-child.ts'), where, String(ttlMs), String(epochs)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
-  const next = async () => {
-    const r = await lines.next();
-    return r.done ? '(exited)' : r.value;
-  };
-  const first = await next();
-  assert.match(first, /^ready \d+$/, first);
-  return { proc, next };
-}
-const exited = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
 
 test('two processes on S3: a hung holder (SIGSTOPped) is refused nothing until its lease expires; then it is taken, and the woken holder deletes nothing', { skip }, async () => {
   proxy.clear();
-  const { proc, next } = await child(JSON.stringify(settings('procs')), 1500, 3);
+  const { proc, next } = await leaseChild(JSON.stringify(settings('procs')), 1500, 3);
   proc.kill('SIGSTOP');
   try {
     await assert.rejects(open(storeAt('procs'), 'parent'), (e: unknown) => e instanceof WriterLeaseError && e.message.includes(`pid ${proc.pid})`));

@@ -6,15 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { openFsStore } from '../plugins/fs/index.ts';
 import { Checkpointer, CheckpointWriteError, LeaseLostError, readLease, WriterLeaseError } from '../src/runtime/index.ts';
 import type { CheckpointStore } from '../src/core/store.ts';
-import { CKPT, root } from './helpers/cli.ts';
+import { exited, leaseChild } from './helpers/lease-holder.ts';
 import { leaseCapture, leaseEvents, LEASE_OPTIONS, leaseReadRecord, writerOf } from './helpers/lease-run.ts';
 
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `ckpt-lease-${name}-`));
@@ -81,23 +79,10 @@ test('takeOver: true takes the folder; the run that lost it fails its next save 
   assert.equal((await readLease(b.store))?.released, true);
 });
 
-/** Spawns the lease child; resolves with it once it has trained and said `ready`. */
-async function child(where: string, ttlMs: number, epochs: number): Promise<{ proc: ChildProcess; next: () => Promise<string> }> {
-  const proc = spawn(process.execPath, [CKPT[0]!, CKPT[1]!, join(root, 'test/helpers/lease-child.ts'), where, String(ttlMs), String(epochs)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
-  const next = async () => {
-    const r = await lines.next();
-    return r.done ? '(exited)' : r.value;
-  };
-  const first = await next();
-  assert.match(first, /^ready \d+$/, first);
-  return { proc, next };
-}
-const exited = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
 
 test('two processes: the second is refused while the first lives; once it is SIGKILLed its lease is taken at once (its pid is gone)', async () => {
   const dir = tmp('procs');
-  const { proc } = await child(dir, 120_000, 3);
+  const { proc } = await leaseChild(dir, 120_000, 3);
   await assert.rejects(open(await openFsStore({ root: dir }), 'parent'), (e: unknown) => {
     assert.ok(e instanceof WriterLeaseError, String(e));
     assert.match(e.message, new RegExp(`\\(host .+, pid ${proc.pid}\\) holds the folder's writer lease \\(acquired`));
@@ -114,7 +99,7 @@ test('two processes: the second is refused while the first lives; once it is SIG
 
 test('a hung holder (SIGSTOPped) loses its lease when it expires; woken up, it deletes none of the new run\'s checkpoints', async () => {
   const dir = tmp('hung');
-  const { proc, next } = await child(dir, 1000, 3);
+  const { proc, next } = await leaseChild(dir, 1000, 3);
   proc.kill('SIGSTOP');
   try {
     await assert.rejects(open(await openFsStore({ root: dir }), 'parent'), WriterLeaseError);

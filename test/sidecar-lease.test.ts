@@ -5,12 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { CKPT, root, STACK } from './helpers/cli.ts';
+import { CKPT, STACK } from './helpers/cli.ts';
+import { leaseChild } from './helpers/lease-holder.ts';
 
 const SETUP = JSON.stringify({ type: 'setup', files: [] });
 
@@ -21,10 +21,8 @@ function serve(args: string[]) {
 
 test('a second writer through the sidecar is refused naming the holder; --take-over takes the folder', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sidecar-lease-'));
-  const holder = spawn(process.execPath, [CKPT[0]!, CKPT[1]!, join(root, 'test/helpers/lease-child.ts'), dir, '120000', '2'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const { proc: holder } = await leaseChild(dir, 120_000, 2);
   try {
-    const first = (await createInterface({ input: holder.stdout! })[Symbol.asyncIterator]().next()).value as string;
-    assert.match(first, /^ready \d+$/);
     const opts = ['--options', '{"monitor":"val_loss","save_top_k":2}', '--store', dir];
     const refused = serve(opts);
     const answer = JSON.stringify(refused.answers[0]);

@@ -3,17 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 export const DATA = process.env.CKPT_FUZZ_DATA ?? fileURLToPath(new URL('../../../shared/data', import.meta.url));
 
-/** mulberry32: a small seeded generator, so every input is replayable from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../../test/helpers/rng.ts';
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const HUGE = ['100000000000', '-1', '-100000000000', '1e308', '9007199254740993', 'NaN', '-0', '350257938432', 'inf', '0x10', ''];

@@ -8,17 +8,8 @@ import type { LoopEvent } from '../../src/core/events.ts';
 import type { TrainerFacts } from '../../src/core/events.ts';
 import { fitEvents } from '../../src/core/loop.ts';
 
-/** mulberry32, as the fuzz suite's: a trial replays from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../helpers/rng.ts';
+import { rng } from '../helpers/rng.ts';
 
 const POLICIES: readonly Record<string, unknown>[] = [
   { monitor: 'val_loss', save_top_k: 2, save_last: true, filename: '{epoch:02d}-{val_loss:.3f}' },
