@@ -220,11 +220,13 @@ export class OrbaxCheckpointManager {
     });
   }
 
-  /** `reload()`: the list read back from the directory (this run is its only writer: the lease). */
+  /**
+   * `reload()`: the list read back from the directory (this run is its only writer: the lease).
+   * As in Orbax it does not wait: a step still being written is not listed.
+   */
   reload(): Promise<void> {
     return this.serial(async () => {
-      await this.settle();
-      this.answer(await this.call({ call: 'reload', t: this.tick() }));
+      this.answer(await this.call({ call: 'reload', t: this.inflightTime() ?? this.tick() }));
     });
   }
 
