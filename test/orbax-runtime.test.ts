@@ -196,6 +196,30 @@ for (const kind of ['memory', 'fs'] as const) {
     }
   });
 
+  test(`${kind}: async: the items are taken before save answers (a function is called, bytes are copied), so the loop may reuse them`, async () => {
+    const dir = tempDir();
+    try {
+      const store = await open(dir);
+      const c = clock();
+      const m = await OrbaxCheckpointManager.open({ store, options: {}, now: c.now, ...quiet });
+      const buffer = bytes(1);
+      let called = 0;
+      c.step();
+      assert.equal(await m.save(1, { a: buffer, b: () => (called++, bytes(5)) }), true);
+      assert.equal(called, 1);
+      buffer.fill(0);
+      await m.wait_until_finished();
+      assert.deepEqual(await m.restore(1), { a: { kind: 'bytes', data: bytes(1) }, b: { kind: 'bytes', data: bytes(5) } });
+      // a save the policy refuses never calls the function
+      c.step();
+      assert.equal(await m.save(1, { b: () => (called++, bytes(6)) }), false);
+      assert.equal(called, 1);
+      await m.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test(`${kind}: a folder left by a write that never committed is ignored, then cleaned by cleanup_tmp_directories or by the next save of its step`, async () => {
     const dir = tempDir();
     try {

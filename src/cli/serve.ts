@@ -56,7 +56,7 @@ export function registerServe(program: Command): void {
     .option('--config <file>', 'ModelCheckpoint options from a JSON or YAML file')
     .option('--store <location>', 'carry out the effects through a store plugin at this location (the loop sends payload files)')
     .option('--cwd <dir>', 'directory that relative dirpaths resolve against', process.cwd())
-    .option('--dialect <name>', `answer another framework's loop with its own rules: ${DIALECT_NAMES.join(', ')} (decide mode; options in the init line)`)
+    .option('--dialect <name>', `answer another framework's loop with its own rules: ${DIALECT_NAMES.join(', ')} (decide mode, or store mode for orbax with --store; options in the init line)`)
     .option('--decision-log <path>', 'append every decision and outcome (with --dialect: every line and its answer) to this hash-chained decision log (see docs/audit.md); closed when stdin ends')
     .option('--take-over', "with --store: take the folder's writer lease from the run that holds it (that run then saves and deletes nothing more)")
     .option('--lease-ttl <seconds>', 'with --store: how long the writer lease lasts unrenewed (default 120); a crashed run frees the folder after it')
@@ -72,7 +72,7 @@ export function registerServe(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      if (o.dialect !== undefined && o.dialect !== 'lightning') return serveDialectCommand(o.dialect, o);
+      if (o.dialect !== undefined && o.dialect !== 'lightning') return serveDialectCommand(o.dialect, o, lease);
       let options;
       try {
         options = loadOptions(o);
@@ -125,17 +125,37 @@ export function registerServe(program: Command): void {
     });
 }
 
-/** `--dialect keras|orbax|transformers`: decide mode only, the options arrive in the init line. */
-async function serveDialectCommand(name: string, o: { options?: string; config?: string; store?: string; decisionLog?: string }): Promise<void> {
+/** `--dialect keras|orbax|transformers`: decide mode (store mode for orbax with --store), the options arrive in the init line. */
+async function serveDialectCommand(name: string, o: { options?: string; config?: string; store?: string; decisionLog?: string }, lease: { takeOver?: boolean; ttlMs?: number } | undefined): Promise<void> {
   if (!(DIALECT_NAMES as readonly string[]).includes(name)) {
     console.error(`ckpt serve: --dialect ${JSON.stringify(name)} is not allowed: expected lightning (the default), ${DIALECT_NAMES.join(', ')}`);
     process.exitCode = 2;
     return;
   }
-  const unsupported = (['options', 'config', 'store'] as const).filter((k) => o[k] !== undefined);
+  const unsupported = (['options', 'config', ...(name === 'orbax' ? [] : ['store' as const])] as const).filter((k) => o[k] !== undefined);
   if (unsupported.length > 0) {
-    console.error(`ckpt serve: ${unsupported.map((k) => `--${k}`).join(', ')} cannot be used with --dialect ${name}: a dialect is served in decide mode, its options given in the {"type":"init",...} line`);
+    console.error(`ckpt serve: ${unsupported.map((k) => `--${k}`).join(', ')} cannot be used with --dialect ${name}: a dialect is served in decide mode${name === 'orbax' ? ' or, with --store, store mode' : ''}, its options given in the {"type":"init",...} line`);
     process.exitCode = 2;
+    return;
+  }
+  if (o.store !== undefined) {
+    if (o.decisionLog !== undefined) {
+      console.error('ckpt serve: --decision-log cannot be used with --dialect orbax --store yet: the dialect decision log replays decide mode only');
+      process.exitCode = 2;
+      return;
+    }
+    const location = o.store;
+    const { serveOrbaxStore } = await import('../sidecar/dialects/orbaxStore.ts');
+    const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+    await serveOrbaxStore(rl[Symbol.asyncIterator](), (line) => process.stdout.write(jsonLine(line) + '\n'), {
+      openStore: () => STORE_MODE.open(location),
+      ...(lease?.takeOver !== undefined ? { takeOver: lease.takeOver } : {}),
+      ...(lease?.ttlMs !== undefined ? { ttlMs: lease.ttlMs } : {}),
+      report: (m) => {
+        console.error(`ckpt serve: ${m}`);
+        process.exitCode = 1;
+      },
+    });
     return;
   }
   let log: DialectLog | undefined;

@@ -326,14 +326,23 @@ export class OrbaxCheckpointManager {
       return failed;
     };
     try {
-      await this.carryOut(out.ops.slice(0, at));
+      // a destination or a stale folder that cannot be removed is not written over
+      await this.carryOut(out.ops.slice(0, at), true);
     } catch (e) {
       return fail(e);
     }
     const name = this.nameOf(c.step);
     const writeMetrics = c.metrics !== undefined && c.metrics !== null && this.state.options.bestFn !== null && !this.state.options.preventWriteMetrics;
-    const initTime = c.t;
-    const write = () => this.writeStep(name, items, writeMetrics ? c.metrics! : null, initTime);
+    // the items are taken in the blocking part, as Orbax copies the state before an async write:
+    // the loop may change or delete what it passed once save answered
+    let payloads: Array<readonly [string, Payload]>;
+    try {
+      payloads = [];
+      for (const i of Object.keys(items).sort()) payloads.push([i, await itemPayload(i, items[i]!)]);
+    } catch (e) {
+      return fail(e);
+    }
+    const write = () => this.writeStep(name, payloads, writeMetrics ? c.metrics! : null, c.t);
     if (!this.state.options.async) {
       try {
         await write();
@@ -344,6 +353,8 @@ export class OrbaxCheckpointManager {
       return out;
     }
     await this.carryOut(out.ops.slice(at + 1));
+    // async: bytes are copied now, so the loop may reuse its buffers once save answered
+    payloads = payloads.map(([i, p]) => [i, p.kind === 'bytes' ? { kind: 'bytes', data: p.data.slice() } : p] as const);
     const job = write().then(
       () => {
         p.done = true;
@@ -393,10 +404,10 @@ export class OrbaxCheckpointManager {
   // ---- the store -----------------------------------------------------------------------------
 
   /** A step's keys: the items, the metrics when `best_fn` is set, the commit marker last. */
-  private async writeStep(name: string, items: Items, metrics: Metrics, initTime: number): Promise<void> {
-    const names = Object.keys(items).sort();
+  private async writeStep(name: string, items: ReadonlyArray<readonly [string, Payload]>, metrics: Metrics, initTime: number): Promise<void> {
+    const names = items.map(([i]) => i);
     await this.ensureLease();
-    for (const i of names) await this.store.save(`${name}/${i}`, await itemPayload(i, items[i]!));
+    for (const [i, payload] of items) await this.store.save(`${name}/${i}`, payload);
     if (metrics !== null) await this.store.save(`${name}/${METRICS_KEY}`, bytes(metricsText(metrics)));
     // the commit: checked again, so a run that lost the folder never commits in it
     await this.ensureLease();
@@ -406,9 +417,10 @@ export class OrbaxCheckpointManager {
   /**
    * The manager's directory operations on the store, in order. `commit` writes nothing here: the
    * write committed already (its marker is its last key). A removal the store refuses is logged
-   * and skipped (the step stays, and comes back at the next start); a lost lease stops everything.
+   * and skipped (the step stays, and comes back at the next start) unless `strict` (before a
+   * write, which then fails); a lost lease stops everything.
    */
-  private async carryOut(ops: readonly Op[]): Promise<void> {
+  private async carryOut(ops: readonly Op[], strict = false): Promise<void> {
     for (const op of ops) {
       switch (op.op) {
         case 'save':
@@ -417,16 +429,17 @@ export class OrbaxCheckpointManager {
           break;
         case 'remove':
           if (op.failed !== undefined) break;
-          await this.guarded(op.path, () => this.removePath(op.path));
+          await this.guarded(op.path, () => this.removePath(op.path), strict);
           break;
         case 'rename':
-          await this.guarded(op.path, () => this.renamePath(op.path, op.to));
+          await this.guarded(op.path, () => this.renamePath(op.path, op.to), strict);
           break;
       }
     }
   }
 
-  private async guarded(path: string, f: () => Promise<void>): Promise<void> {
+  private async guarded(path: string, f: () => Promise<void>, strict: boolean): Promise<void> {
+    if (strict) return f();
     try {
       await f();
     } catch (e) {
