@@ -10,7 +10,7 @@
  *   {"call":"all_steps"|"latest_step"|"best_step"|"is_saving_in_progress"|"wait_until_finished"|"reload"|"close"}
  *
  * Every call may carry `t` (seconds since the epoch) for the manager's clock; without it the
- * sidecar's clock is used. Answers carry `result`, `kept` (all_steps), Orbax's `logs` and `outputs`
+ * sidecar's clock is used. Answers carry `result`, `kept` (all_steps, errors included), Orbax's `logs` and `outputs`
  * (the pure manager's answers this line caused). An item file is read only when the step is written.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -173,7 +173,9 @@ export async function serveOrbaxStore(input: AsyncIterator<string>, write: (o: O
       answer = { line: lineNo, ok: true, ...(await handle(r.value)) };
     } catch (e) {
       errors++;
-      answer = { line: lineNo, ok: false, error: errorOf(e) };
+      // the kept steps after a refused call too: a failed save shows that nothing was removed
+      const m = manager as OrbaxCheckpointManager | null;
+      answer = { line: lineNo, ok: false, error: errorOf(e), ...(m !== null ? { kept: m.all_steps() } : {}) };
     }
     write({ ...answer, logs, outputs });
   }
