@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { reduce, start, type Call } from '../src/dialects/orbax/index.ts';
 import { jsonLine } from '../src/cli/serve.ts';
 import { CKPT, STACK } from './helpers/cli.ts';
@@ -132,6 +133,33 @@ test('--store is refused for the other dialects, and with --decision-log for orb
     const l = spawnSync(process.execPath, [...CKPT, 'serve', '--stdio', '--dialect', 'orbax', '--store', dir, '--decision-log', join(dir, 'log')], { input: '', encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
     assert.equal(l.status, 2);
     assert.match(l.stderr, /--decision-log cannot be used with --dialect orbax --store/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const python = spawnSync('python3', ['--version']).status === 0;
+
+test('examples/python/orbax_store_loop.py: the folder holds exactly the kept steps, the restored best is the loop\'s own state, a rerun continues from the latest step', { skip: python ? false : 'python3 is not installed' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ckpt-orbax-py-'));
+  try {
+    const script = fileURLToPath(new URL('../examples/python/orbax_store_loop.py', import.meta.url));
+    const run = (steps: string, transcript: string) => {
+      const r = spawnSync('python3', [script, '--dir', join(dir, 'run'), '--steps', steps, '--transcript', transcript], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', CKPT_COMMAND: JSON.stringify([process.execPath, ...CKPT]) } });
+      assert.equal(r.status, 0, r.stderr);
+      const sent = readFileSync(transcript, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { sent: Record<string, unknown>; answer: Answer });
+      return { summary: JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { best_step: number; best_params: { step: number }; kept: number[]; folders: string[] }, sent };
+    };
+    const first = run('12', join(dir, 't1.jsonl'));
+    assert.deepEqual(first.summary.kept, [8, 10]);
+    assert.deepEqual(first.summary.folders, ['10', '8']);
+    assert.equal(first.summary.best_params.step, first.summary.best_step);
+    // only the steps Orbax's rules save were serialised and sent
+    assert.deepEqual(first.sent.filter((l) => l.sent.call === 'save').map((l) => l.sent.step), [0, 2, 4, 6, 8, 10]);
+    const second = run('5', join(dir, 't2.jsonl'));
+    const saves = second.sent.filter((l) => l.sent.call === 'save');
+    assert.deepEqual(saves.map((l) => l.sent.step), [12, 14], 'the rerun starts after the latest committed step');
+    assert.deepEqual(second.summary.folders, second.summary.kept.map(String).sort());
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -37,7 +37,7 @@ before(() => {
       files: files.map((f) => `src/${f}`),
     });
   // the core's programs are checked with every declaration file (ours included); tfjs' own need skipLibCheck
-  writeFileSync(join(project, 'tsconfig.core.json'), tsconfig(['core.ts', 'stores.ts', 'loop.ts', 'entries.ts'], false));
+  writeFileSync(join(project, 'tsconfig.core.json'), tsconfig(['core.ts', 'stores.ts', 'loop.ts', 'entries.ts', 'orbax-runtime.ts'], false));
   writeFileSync(join(project, 'tsconfig.tfjs.json'), tsconfig(['tfjs-fit.ts'], true));
 });
 
@@ -148,6 +148,15 @@ test('a bundler targeting the browser gets the browser builds of the tfjs callba
   assert.deepEqual(inputs.filter((i) => /plugins\/(fs|s3)\//.test(i) || i.startsWith('node:')), [], 'no node store in a browser bundle');
   const code = r.outputFiles[0]!.contents;
   t.diagnostic(`tfjs callback + stores browser bundle (tfjs external): ${Math.round(code.byteLength / 1024)} KB minified, ${Math.round(gzipSync(code).byteLength / 1024)} KB gzipped`);
+});
+
+test('ckpt-policy/orbax/runtime: OrbaxCheckpointManager saves, deletes and restarts on a folder from the installed package, and bundles for a browser with no node built-ins', async () => {
+  // compiled with the core's programs by the core-only install test above
+  assert.deepEqual(runJson('orbax-runtime.js'), { kept: [1, 2], folders: ['1', '2'], best: 'step 1' });
+  const r = await bundleForBrowser("export { OrbaxCheckpointManager } from 'ckpt-policy/orbax/runtime';");
+  const inputs = Object.keys(r.metafile.inputs);
+  assert.deepEqual(inputs.filter((i) => i.startsWith('node:') || /(^|\/)(fs|path|crypto|os)$/.test(i)), []);
+  assert.ok(inputs.some((i) => i.endsWith('ckpt-policy/dist/src/dialects/orbax/runtime/manager.js')));
 });
 
 test('with the optional peers installed: tfjs fit saves into a folder and resumes, and the HTML report draws', (t) => {

@@ -20,10 +20,11 @@ class SidecarError(RuntimeError):
 
 
 class DialectSidecar:
-    def __init__(self, dialect, transcript=None):
+    def __init__(self, dialect, transcript=None, args=()):
+        """`args`: more `ckpt serve` arguments, e.g. ["--store", DIR] (orbax_store_loop.py)."""
         default = [os.environ.get("NODE", "node"), os.path.join(REPO, "bin", "ckpt.js")]
         cmd = json.loads(os.environ["CKPT_COMMAND"]) if "CKPT_COMMAND" in os.environ else default
-        self.proc = subprocess.Popen(cmd + ["serve", "--stdio", "--dialect", dialect], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.proc = subprocess.Popen(cmd + ["serve", "--stdio", "--dialect", dialect, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         self.transcript = open(transcript, "w") if transcript else None
 
     def send(self, message):
