@@ -325,13 +325,14 @@ export class OrbaxCheckpointManager {
       this.report(c, failed);
       return failed;
     };
+    const name = this.nameOf(c.step);
     try {
-      // a destination or a stale folder that cannot be removed is not written over
-      await this.carryOut(out.ops.slice(0, at), true);
+      // this step's destination or stale folder that cannot be removed is not written over
+      const own = new Set([`${this.dir}/${name}`, `${this.dir}/${name}${TMP_SUFFIX}`]);
+      for (const op of out.ops.slice(0, at)) await this.carryOut([op], op.op !== 'blocked_until' && own.has(op.path));
     } catch (e) {
       return fail(e);
     }
-    const name = this.nameOf(c.step);
     const writeMetrics = c.metrics !== undefined && c.metrics !== null && this.state.options.bestFn !== null && !this.state.options.preventWriteMetrics;
     // the items are taken in the blocking part, as Orbax copies the state before an async write:
     // the loop may change or delete what it passed once save answered
@@ -379,6 +380,8 @@ export class OrbaxCheckpointManager {
     if (p === null) return;
     await p.job;
     this.pending = null;
+    // later calls are asked after the write's end as the manager models it (one microsecond after the save)
+    this.lastT = Math.max(this.lastT, p.t + 2 * WRITE_SECONDS);
     if (p.error !== null) {
       if (p.error instanceof LeaseLostError) throw p.error;
       const [s, failed] = reduce(p.before, { ...p.call, fail_write: describeCause(p.error) });
@@ -393,8 +396,7 @@ export class OrbaxCheckpointManager {
     const p = this.pending;
     if (p === null || !p.done) return;
     await this.settle();
-    const c: Call = { call: 'latest_step', t: Math.max(this.tick(), p.t + 2 * WRITE_SECONDS) };
-    this.lastT = c.t;
+    const c: Call = { call: 'latest_step', t: this.tick() };
     const [next, out] = reduce(this.state, c);
     this.state = next;
     this.report(c, out, true);
