@@ -167,7 +167,7 @@ export class OrbaxCheckpointManager {
   should_save(step: number, opts: { preempt?: boolean } = {}): Promise<boolean> {
     return this.serial(async () => {
       checkStep(step, 'should_save');
-      return this.answer(await this.call({ call: 'should_save', step, t: this.inflightTime() ?? this.tick(), ...(opts.preempt === true ? { preempt: true } : {}) })) === true;
+      return this.answer(await this.call({ call: 'should_save', step, t: await this.moment(), ...(opts.preempt === true ? { preempt: true } : {}) })) === true;
     });
   }
 
@@ -183,7 +183,7 @@ export class OrbaxCheckpointManager {
 
   /** `best_step()`: by `best_fn`/`best_mode` among the kept steps with metrics; the latest without `best_fn`. */
   best_step(): Promise<number | null> {
-    return this.serial(async () => this.answer(await this.call({ call: 'best_step', t: this.inflightTime() ?? this.tick() })) as number | null);
+    return this.serial(async () => this.answer(await this.call({ call: 'best_step', t: await this.moment() })) as number | null);
   }
 
   /** `is_saving_in_progress()`, as Orbax's policies see it. */
@@ -226,7 +226,7 @@ export class OrbaxCheckpointManager {
    */
   reload(): Promise<void> {
     return this.serial(async () => {
-      this.answer(await this.call({ call: 'reload', t: this.inflightTime() ?? this.tick() }));
+      this.answer(await this.call({ call: 'reload', t: await this.moment() }));
     });
   }
 
@@ -277,9 +277,15 @@ export class OrbaxCheckpointManager {
     return t;
   }
 
-  /** The time to ask at while a write is in flight (the manager then sees it in flight), else null. */
-  private inflightTime(): number | null {
-    return this.pending !== null && !this.pending.done ? this.pending.t : null;
+  /**
+   * The time to ask a call that need not wait at: the in-flight save's while its write runs (the
+   * manager then sees it in flight); once it ended, the clock, after the write was settled (a failed
+   * one is raised here, before the manager could take it for committed and delete for it).
+   */
+  private async moment(): Promise<number> {
+    if (this.pending !== null && !this.pending.done) return this.pending.t;
+    await this.settle();
+    return this.tick();
   }
 
   private nameOf(step: number): string {
