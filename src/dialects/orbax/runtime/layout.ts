@@ -73,6 +73,21 @@ export interface Listing {
 }
 
 const utf8 = new TextDecoder();
+const READS_IN_FLIGHT = 16;
+
+/** `f` over `xs`, at most `n` at a time; results in the order of `xs`. */
+async function pool<X, Y>(xs: readonly X[], n: number, f: (x: X) => Promise<Y>): Promise<Y[]> {
+  const out: Y[] = new Array<Y>(xs.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < xs.length) {
+      const i = next++;
+      out[i] = await f(xs[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, xs.length) }, worker));
+  return out;
+}
 
 /**
  * Reads the store's keys into the manager's directory entries under `dir`. Markers and metrics
@@ -99,7 +114,9 @@ export async function readListing(store: CheckpointStore, dir: string, isStepNam
     entries.push({ path: `${dir}/${k}`, kind: 'file' });
     keysOf.set(`${dir}/${k}`, k);
   }
-  for (const [name, inside] of files) {
+  // one or two small reads per folder, a few at a time (a bucket of many steps starts in parallel GETs)
+  const folders = [...files.entries()];
+  const read = await pool(folders, READS_IN_FLIGHT, async ([name, inside]) => {
     inside.sort();
     const readText = async (k: string): Promise<string> => {
       const p = await store.read(`${name}/${k}`);
@@ -109,9 +126,7 @@ export async function readListing(store: CheckpointStore, dir: string, isStepNam
     if (marker === null) {
       // a step folder never committed is Orbax's temporary to the manager; other folders are not steps
       const path = `${dir}/${name.endsWith(TMP_SUFFIX) || !isStepName(name) ? name : name + TMP_SUFFIX}`;
-      entries.push({ path, kind: 'dir', files: inside });
-      keysOf.set(path, `${name}/`);
-      continue;
+      return { entry: { path, kind: 'dir', files: inside } satisfies DirEntry, prefix: `${name}/` };
     }
     let metrics: Partial<Pick<DirEntry, 'metrics' | 'metrics_text'>> = {};
     if (inside.includes(METRICS_KEY)) {
@@ -119,8 +134,12 @@ export async function readListing(store: CheckpointStore, dir: string, isStepNam
       const m = parseMetrics(text);
       metrics = m === null ? { metrics_text: text } : { metrics: m };
     }
-    entries.push({ path: `${dir}/${name}`, kind: 'dir', files: inside, commit_time: marker.commitTime, ...(marker.initTime !== null ? { init_time: marker.initTime } : {}), ...metrics });
-    keysOf.set(`${dir}/${name}`, `${name}/`);
+    const entry: DirEntry = { path: `${dir}/${name}`, kind: 'dir', files: inside, commit_time: marker.commitTime, ...(marker.initTime !== null ? { init_time: marker.initTime } : {}), ...metrics };
+    return { entry, prefix: `${name}/` };
+  });
+  for (const { entry, prefix } of read) {
+    entries.push(entry);
+    keysOf.set(entry.path, prefix);
   }
   return { entries, keysOf };
 }
