@@ -69,7 +69,7 @@ for (const mode of ['sync', 'async'] as const) {
   test(`${mode}: killed in the middle of a step's write, the folder is left uncommitted and the next process neither lists nor restores it`, async () => {
     const root = mkdtempSync(join(tmpdir(), 'ckpt-orbax-kill-'));
     try {
-      // the kill lands while item b of step 3 is being produced: a is written, the marker is not
+      // the kill lands once item a of step 3 is in the store: b, c and the marker are not
       const lines = await runAndKill(root, mode, (l) => l === 'writing 3', true);
       assert.ok(lines.includes('writing 3'));
       const { committed, uncommitted } = await check(root);
