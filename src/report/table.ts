@@ -4,7 +4,6 @@
  */
 import Table from 'cli-table3';
 import { explainReason } from '../core/explain.ts';
-import { simulatedLogLine } from '../audit/explain.ts';
 import { formatBytes } from '../simulate/size.ts';
 import { FRAMEWORK, headingOf, toReport, toReportPolicy, type ReportInput, type ReportPolicy } from '../simulate/dialects/result.ts';
 import type { PolicyResult } from '../simulate/run.ts';
@@ -211,7 +210,7 @@ export function renderSimulateTable(input: ReportInput, layout: TableWidth = {})
   out.push(grid([], figureRows(p), layout), '');
   out.push(...undeterminedLines(p));
   // Lightning's warnings in the simulated run, not about the user's folders now
-  for (const w of p.warnings) out.push(p.dialect === 'lightning' ? simulatedLogLine('warning', w) : `simulated ${FRAMEWORK[p.dialect]} warning: ${w}`);
+  for (const w of p.warnings) out.push(p.dialect === 'lightning' ? `simulated Lightning warning: ${w}` /* audit/explain.ts simulatedLogLine's words, without loading the audit modules */ : `simulated ${FRAMEWORK[p.dialect]} warning: ${w}`);
   for (const e of p.errors.slice(0, 20)) out.push(`error: ${raisedText(p, e)}`);
   if (p.errors.length > 20) out.push(`... and ${p.errors.length - 20} more errors (--format json lists them all)`);
   return out.join('\n') + '\n';

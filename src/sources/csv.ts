@@ -5,7 +5,7 @@
  */
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { parse, type CsvError, type Options as CsvParseOptions } from 'csv-parse';
+import type { CsvError, Options as CsvParseOptions } from 'csv-parse';
 import { handleBad, SourceError, type BadInputPolicy, type LogRecord, type ProgressFn } from './records.ts';
 import { headBytes, notTextProblem, quoteText, shortText } from './text.ts';
 
@@ -324,6 +324,8 @@ export async function* readCsvLog(file: string, opts: CsvReadOptions = {}): Asyn
  * row before it, into `skipped`.
  */
 async function* quotedRows(head: Buffer, chunks: AsyncIterator<Buffer>, skipped: { error: CsvError | null }): AsyncGenerator<string[][]> {
+  // loaded by the first quoted line: Lightning's own logs have none
+  const { parse } = await import('csv-parse');
   const parser = parse({
     ...CSV_OPTIONS,
     on_skip: (error) => {
