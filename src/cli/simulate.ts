@@ -4,6 +4,7 @@
  * each would have saved, removed and kept, with regret and storage figures.
  */
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
@@ -15,24 +16,18 @@ import { issueText, parseStructured, type TextIssue } from '../sources/structure
 import { readTrainerFile } from '../sources/text.ts';
 import { parseAnyPolicyText, readAnyPolicyArg, type AnyPolicy, type Policy } from '../policyFile.ts';
 import { rel } from '../simulate/figures.ts';
-import { detectLog, runDialect, sourceName, type AdapterOutput, type DialectPolicy, type LogSource } from '../simulate/dialects/index.ts';
+import type { AdapterOutput, DialectPolicy, LogSource } from '../simulate/dialects/index.ts';
 import { FRAMEWORK, lightningReport, type Report, type ReportFit, type ReportPolicy } from '../simulate/dialects/result.ts';
-import { KerasLogError } from '../dialects/keras/log.ts';
-import { KerasOptionsError } from '../dialects/keras/options.ts';
-import { StepLogError } from '../dialects/orbax/stepLogs.ts';
-import { OrbaxSimulationError } from '../dialects/orbax/simulate.ts';
-import { TrainerStateError } from '../dialects/transformers/trainerState.ts';
-import { UnreadableLog } from '../simulate/dialects/context.ts';
-import { TrainerArgsError } from '../simulate/dialects/transformers.ts';
 import { simulate, type MetricChoice, type SimulationResult } from '../simulate/run.ts';
 import { parseSize } from '../simulate/size.ts';
-import { renderHtml } from '../report/html.ts';
-import { renderJson } from '../report/json.ts';
-import { renderCompareTable, renderSimulateTable } from '../report/table.ts';
-import { renderSweepHtml, renderSweepJson, renderSweepTable } from '../report/sweep.ts';
 import { runsOf, splitUnrelated, type RunInput } from '../simulate/runs.ts';
-import { defaultJobs, simulateRuns, type SweepResult } from '../simulate/sweep.ts';
+import type { SweepResult } from '../simulate/sweep.ts';
 import { SUMMARY } from './commands.ts';
+
+// Loaded when used, not at start-up: one run of Lightning policies with one output format (the
+// usual command) needs neither the other dialects, nor the worker pool, nor the other renderers.
+const dialectsModule = () => import('../simulate/dialects/index.ts');
+const sweepModule = () => import('../simulate/sweep.ts');
 
 export interface CommonOptions {
   set: string[];
@@ -246,7 +241,8 @@ export async function runsFrom(args: readonly string[], o: CommonOptions): Promi
 }
 
 export function jobsOf(o: CommonOptions): number {
-  if (o.jobs === undefined) return defaultJobs();
+  // sweep.ts's defaultJobs, without loading the worker pool for a command that may not need it
+  if (o.jobs === undefined) return availableParallelism();
   const n = Number(o.jobs);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--jobs: expected a whole number of threads, at least 1, got ${JSON.stringify(o.jobs)}`);
   return n;
@@ -289,6 +285,8 @@ function checkedCommon(o: CommonOptions): { cwd: string; size: number | null } {
 async function executeSweep(policies: Policy[], runs: RunInput[], notes: string[], o: CommonOptions, compare: boolean): Promise<number> {
   const { cwd, size } = checkedCommon(o);
   const jobs = jobsOf(o);
+  const { simulateRuns } = await sweepModule();
+  const { renderSweepHtml, renderSweepJson, renderSweepTable } = await import('../report/sweep.ts');
   const list = (t: string | undefined) => (t === undefined ? undefined : t.split(',').map((x) => x.trim()).filter(Boolean));
   const settings = {
     policies: policies.map((p) => ({ name: p.name, config: p.config })),
@@ -334,6 +332,7 @@ async function executeAny(all: AnyPolicy[], logArgs: readonly string[], o: Commo
   const named = dialects.map((p) => `${p.name} (dialect: ${p.dialect})`).join(', ');
   if (logArgs.length > 1) throw new UsageError(`${named}: Keras, Orbax and Trainer policies are replayed on one log at a time; got ${logArgs.length} logs`);
   if (o.resumedLog.length > 0) throw new UsageError(`--resumed-log: ${named} read one log; a resumed run's later fits are for Lightning policies only`);
+  const { detectLog, sourceName } = await dialectsModule();
   const source = await detectLog(logArgs[0]!);
   if (source._tag === 'LightningLog') {
     const { several } = await runsFrom(logArgs, o);
@@ -367,7 +366,16 @@ function trainingArguments(all: readonly AnyPolicy[], o: CommonOptions): Record<
 }
 
 /** A dialect's reader or options error, as a usage error naming the file, the field and what is wrong. */
-function dialectError(e: unknown): never {
+async function dialectError(e: unknown): Promise<never> {
+  const [{ KerasLogError }, { KerasOptionsError }, { StepLogError }, { OrbaxSimulationError }, { TrainerStateError }, { UnreadableLog }, { TrainerArgsError }] = await Promise.all([
+    import('../dialects/keras/log.ts'),
+    import('../dialects/keras/options.ts'),
+    import('../dialects/orbax/stepLogs.ts'),
+    import('../dialects/orbax/simulate.ts'),
+    import('../dialects/transformers/trainerState.ts'),
+    import('../simulate/dialects/context.ts'),
+    import('../simulate/dialects/transformers.ts'),
+  ]);
   if (e instanceof UnreadableLog || e instanceof KerasLogError || e instanceof StepLogError || e instanceof TrainerStateError || e instanceof OrbaxSimulationError || e instanceof KerasOptionsError || e instanceof TrainerArgsError || e instanceof SourceError) throw new UsageError(e.message);
   throw e;
 }
@@ -386,13 +394,14 @@ async function execute(all: readonly AnyPolicy[], log: string, source: LogSource
     const list = (t: string | undefined) => (t === undefined ? undefined : t.split(',').map((x) => x.trim()).filter(Boolean));
     const nb = o.numTrainingBatches === undefined ? null : Number(o.numTrainingBatches);
     if (nb !== null && !(Number.isInteger(nb) && nb > 0)) throw new UsageError(`--num-training-batches: expected a whole number of batches, at least 1, got ${JSON.stringify(o.numTrainingBatches)}`);
+    const { runDialect } = await dialectsModule();
     const ctx = { source, metric, ckptSize: size, roles: { valMetrics: list(o.valMetrics), testMetrics: list(o.testMetrics) }, numTrainingBatches: nb, trainingArguments: trainingArguments(all, o) };
     for (const [i, p] of all.entries()) {
       if (p.dialect === 'lightning') continue;
       try {
         outputs.set(i, await runDialect(p, ctx));
       } catch (e) {
-        dialectError(e);
+        await dialectError(e);
       }
     }
   }
@@ -419,8 +428,13 @@ async function execute(all: readonly AnyPolicy[], log: string, source: LogSource
   };
   // on a terminal, tables fit its width; piped or redirected, every cell stays on one line
   const layout = process.stdout.isTTY && process.stdout.columns > 0 ? { width: process.stdout.columns } : {};
-  process.stdout.write(o.format === 'json' ? renderJson(result) : compare ? renderCompareTable(result, layout) : renderSimulateTable(result, layout));
+  if (o.format === 'json') process.stdout.write((await import('../report/json.ts')).renderJson(result));
+  else {
+    const { renderCompareTable, renderSimulateTable } = await import('../report/table.ts');
+    process.stdout.write(compare ? renderCompareTable(result, layout) : renderSimulateTable(result, layout));
+  }
   if (o.html !== undefined) {
+    const { renderHtml } = await import('../report/html.ts');
     const page = await renderHtml(result, compare ? 'Checkpoint policies compared' : `Checkpoint policy simulation: ${all[0]!.name}`);
     try {
       writeFileSync(o.html, page);

@@ -2,16 +2,11 @@
  * `--format table` (the default): plain text for a terminal. `simulate` lists every decision with
  * its reason, the files kept and the figures; `compare` puts the figures side by side.
  */
-import Table from 'cli-table3';
 import { explainReason } from '../core/explain.ts';
-import { simulatedLogLine } from '../audit/explain.ts';
 import { formatBytes } from '../simulate/size.ts';
 import { FRAMEWORK, headingOf, toReport, toReportPolicy, type ReportInput, type ReportPolicy } from '../simulate/dialects/result.ts';
 import type { PolicyResult } from '../simulate/run.ts';
-
-const PLAIN = { head: [] as string[], border: [] as string[], compact: true };
-/** No rule between rows: one line per decision. */
-const CHARS = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+import { drawGrid } from './textGrid.ts';
 
 /** How wide a table may be: a terminal's columns (`process.stdout.columns` on a TTY); none: every cell on one line. */
 export interface TableWidth {
@@ -98,9 +93,7 @@ function breakAt(chars: readonly string[], seps: string, part: number): number |
 /** A plain table; with a width, its columns are fitted to it and the cells wrapped (see fitColumnWidths). */
 export function grid(head: readonly string[], rows: readonly (readonly string[])[], layout: TableWidth): string {
   const widths = layout.width === undefined ? null : fitColumnWidths(naturalWidths([head, ...rows]), layout.width);
-  const t = new Table({ head: [...head], style: PLAIN, chars: CHARS, ...(widths ? { colWidths: widths } : {}) });
-  for (const r of rows) t.push(widths ? r.map((c, i) => wrapText(c, widths[i]! - PAD)) : [...r]);
-  return t.toString();
+  return drawGrid(head, widths ? rows.map((r) => r.map((c, i) => wrapText(c, widths[i]! - PAD))) : rows, widths);
 }
 
 function naturalWidths(rows: readonly (readonly string[])[]): number[] {
@@ -211,7 +204,7 @@ export function renderSimulateTable(input: ReportInput, layout: TableWidth = {})
   out.push(grid([], figureRows(p), layout), '');
   out.push(...undeterminedLines(p));
   // Lightning's warnings in the simulated run, not about the user's folders now
-  for (const w of p.warnings) out.push(p.dialect === 'lightning' ? simulatedLogLine('warning', w) : `simulated ${FRAMEWORK[p.dialect]} warning: ${w}`);
+  for (const w of p.warnings) out.push(p.dialect === 'lightning' ? `simulated Lightning warning: ${w}` /* audit/explain.ts simulatedLogLine's words, without loading the audit modules */ : `simulated ${FRAMEWORK[p.dialect]} warning: ${w}`);
   for (const e of p.errors.slice(0, 20)) out.push(`error: ${raisedText(p, e)}`);
   if (p.errors.length > 20) out.push(`... and ${p.errors.length - 20} more errors (--format json lists them all)`);
   return out.join('\n') + '\n';

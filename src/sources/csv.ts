@@ -5,7 +5,7 @@
  */
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { parse, type CsvError, type Options as CsvParseOptions } from 'csv-parse';
+import type { CsvError, Options as CsvParseOptions } from 'csv-parse';
 import { handleBad, SourceError, type BadInputPolicy, type LogRecord, type ProgressFn } from './records.ts';
 import { headBytes, notTextProblem, quoteText, shortText } from './text.ts';
 
@@ -107,6 +107,54 @@ function toRecord(f: readonly string[], line: number, h: Header, file: string): 
   return { step, epoch, metrics, origin };
 }
 
+/** A cell of digits only (no sign, no space), as an integer; -1 otherwise. Exact up to 15 digits. */
+function digitsAt(text: string, from: number, to: number): number {
+  if (to <= from || to - from > 15) return -1;
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * The record of one unquoted line, read in place (no array of cells); null when the line is not a
+ * plain well-formed row (blank, wrong cell count, a cell that does not parse): `toRecord` then
+ * reads it again and says what is wrong, so the messages stay its own.
+ */
+function fastRow(text: string, from: number, end: number, line: number, h: Header, file: string): LogRecord | null {
+  const n = h.names.length;
+  let step = -1;
+  let epoch: number | null = null;
+  let metrics: Map<string, number> | null = null;
+  let start = from;
+  for (let i = 0; i < n; i++) {
+    const comma = text.indexOf(',', start);
+    const last = i === n - 1;
+    if (last ? comma !== -1 && comma < end : comma === -1 || comma >= end) return null; // more or fewer cells than columns
+    const stop = last ? end : comma;
+    if (i === h.stepCol) {
+      step = digitsAt(text, start, stop);
+      if (step < 0) return null;
+    } else if (i === h.epochCol) {
+      if (stop > start) {
+        const e = digitsAt(text, start, stop);
+        if (e < 0) return null;
+        epoch = e;
+      }
+    } else if (stop > start) {
+      const t = text.slice(start, stop);
+      const v = parseMetricCell(t);
+      if (v === undefined) return null;
+      (metrics ??= new Map()).set(h.names[i]!, v);
+    }
+    start = stop + 1;
+  }
+  return { step, epoch, metrics: metrics ?? new Map(), origin: { file, line } };
+}
+
 /** Rows handed on at a time: a promise per batch, not per row, and batches small enough to die young. */
 const BATCH = 1024;
 
@@ -181,7 +229,10 @@ export async function* readCsvLog(file: string, opts: CsvReadOptions = {}): Asyn
       if (lf !== -1 && lf < from) lf = text.indexOf('\n', from);
       if (cr !== -1 && cr < from) cr = text.indexOf('\r', from);
       const end = lf === -1 ? (cr === -1 ? text.length : cr) : cr === -1 ? lf : Math.min(lf, cr);
-      take(text.slice(from, end).split(','), ++line);
+      ++line;
+      const r = header === null ? null : fastRow(text, from, end, line, header, file);
+      if (r !== null) batch.push(r);
+      else take(text.slice(from, end).split(','), line);
       if (end === text.length) return;
       from = end + (end === cr && lf === cr + 1 ? 2 : 1);
     }
@@ -273,6 +324,8 @@ export async function* readCsvLog(file: string, opts: CsvReadOptions = {}): Asyn
  * row before it, into `skipped`.
  */
 async function* quotedRows(head: Buffer, chunks: AsyncIterator<Buffer>, skipped: { error: CsvError | null }): AsyncGenerator<string[][]> {
+  // loaded by the first quoted line: Lightning's own logs have none
+  const { parse } = await import('csv-parse');
   const parser = parse({
     ...CSV_OPTIONS,
     on_skip: (error) => {

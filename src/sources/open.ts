@@ -5,10 +5,11 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { readCsvLog } from './csv.ts';
-import { readJsonlEvents, type LineEvent } from './jsonl.ts';
+import type { LineEvent } from './jsonl.ts';
 import { SourceError, type BadInputPolicy, type LogRecord, type ProgressFn } from './records.ts';
-import { readTfeventsLog } from './tfevents.ts';
+
+// Each reader is loaded by the first log of its kind: the event-file reader brings protobufjs and
+// the CRC binding, the JSONL reader the event codecs, and a CSV run needs neither.
 
 export type LogKind = 'csv' | 'tfevents' | 'jsonl';
 
@@ -69,12 +70,12 @@ export function openLog(path: string): FitLog[] {
 }
 
 /** The records of a CSV or event-file fit, a batch at a time. */
-export function readRecords(log: FitLog, opts: ReadOptions = {}): AsyncGenerator<LogRecord[]> {
+export async function* readRecords(log: FitLog, opts: ReadOptions = {}): AsyncGenerator<LogRecord[]> {
   switch (log.kind) {
     case 'csv':
-      return readCsvLog(log.path, { bad: opts.bad, progress: opts.progress });
+      return yield* (await import('./csv.ts')).readCsvLog(log.path, { bad: opts.bad, progress: opts.progress });
     case 'tfevents':
-      return readTfeventsLog(log.path, {
+      return yield* (await import('./tfevents.ts')).readTfeventsLog(log.path, {
         bad: opts.bad,
         progress: opts.progress,
         onTruncated: (o, have, need) => opts.onTruncated?.(`${o.file}: the last record (number ${o.record}) is cut short (${have} of ${need} bytes): the run was still being written; read up to the record before it`),
@@ -84,8 +85,8 @@ export function readRecords(log: FitLog, opts: ReadOptions = {}): AsyncGenerator
   }
 }
 
-export function readEvents(log: FitLog, opts: ReadOptions = {}): AsyncGenerator<LineEvent[]> {
-  return readJsonlEvents(log.path, { bad: opts.bad, progress: opts.progress });
+export async function* readEvents(log: FitLog, opts: ReadOptions = {}): AsyncGenerator<LineEvent[]> {
+  return yield* (await import('./jsonl.ts')).readJsonlEvents(log.path, { bad: opts.bad, progress: opts.progress });
 }
 
 /** Lightning's logger facts for a version folder `<save_dir>/<name>/<version>` (where checkpoints go when dirpath is None). */

@@ -35,6 +35,29 @@ import type { FitStart, RecordKind, ReconstructOptions, ResolvedFacts, TimelineI
 
 export type { FitStart, RecordKind, ReconstructOptions, ResolvedFacts, ResumeCandidate, TimelineItem, UnknownValue } from './timeline.ts';
 
+/** A callback metric's last value, and the global step it was logged at. */
+interface Slot {
+  readonly name: string;
+  value: number;
+  at: number;
+  /** logged by a training row: it changes every batch */
+  perStep: boolean;
+}
+
+/** A logged name, as the reconstruction sees it. */
+interface NameInfo {
+  readonly name: string;
+  /** `x` for `x_step` / `x_epoch` */
+  readonly bare: string | null;
+  /** a logger's own name or a test metric: never a callback metric */
+  readonly skip: boolean;
+  /** placed on the timeline as an observation (the figures' names) */
+  readonly observed: boolean;
+  /** logged under its own column by the module (so not an alias of name_step / name_epoch) */
+  ownColumn: boolean;
+  slot: Slot | null;
+}
+
 /** A bound on the global step a hook happened at. */
 type Bound = { lo: number; hi: number; exact: boolean };
 
@@ -82,17 +105,29 @@ export class LoopReconstructor {
   private stopAt = Infinity;
 
   // metrics
-  private readonly metrics = new Map<string, number>();
+  /** the callback metrics in the order first set (the view's key order) */
+  private readonly slots: Slot[] = [];
   private metricsObj: Record<string, number> | null = null;
-  private readonly setAt = new Map<string, number>();
-  private readonly perStep = new Set<string>();
+  /** what is known of each name: one lookup per logged value instead of one per question asked of it */
+  private readonly names = new Map<string, NameInfo>();
   private readonly notes: string[] = [];
   private readonly mismatches = new Map<string, { count: number; example: string }>();
 
   private readonly observe: ReadonlySet<string> | null;
 
+  private infoOf(name: string): NameInfo {
+    let i = this.names.get(name);
+    if (i === undefined) {
+      const m = /^(.+)_(step|epoch)$/.exec(name);
+      const skip = isLoggerOnly(name) || this.opts.role(name) === 'test';
+      i = { name, bare: m ? m[1]! : null, skip, observed: this.observe === null || this.observe.has(name), ownColumn: false, slot: null };
+      this.names.set(name, i);
+    }
+    return i;
+  }
+
   private holdsObserved(r: LogRecord): boolean {
-    for (const n of this.observe!) if (r.metrics.has(n)) return true;
+    for (const n of r.metrics.keys()) if (this.infoOf(n).observed) return true;
     return false;
   }
 
@@ -353,40 +388,33 @@ export class LoopReconstructor {
 
   private apply(r: LogRecord, kind: RecordKind, x: number) {
     for (const [name, v] of r.metrics) {
-      if (isLoggerOnly(name) || this.opts.role(name) === 'test') continue;
-      this.set(name, v, x, kind);
+      const info = this.infoOf(name);
+      if (info.skip) continue;
+      this.set(info, v, x, kind);
       // a metric logged on_step and on_epoch is written as name_step / name_epoch; the callback also sees `name`
-      const bare = this.bareOf(name);
-      if (bare !== null && !this.loggedBare.has(bare)) this.set(bare, v, x, kind);
+      if (info.bare !== null) {
+        const bare = this.infoOf(info.bare);
+        if (!bare.ownColumn) this.set(bare, v, x, kind);
+      }
     }
   }
 
-  private readonly bareNames = new Map<string, string | null>();
-
-  private bareOf(name: string): string | null {
-    let b = this.bareNames.get(name);
-    if (b === undefined) {
-      const m = /^(.+)_(step|epoch)$/.exec(name);
-      b = m ? m[1]! : null;
-      this.bareNames.set(name, b);
+  private set(info: NameInfo, v: number, x: number, kind: RecordKind) {
+    let s = info.slot;
+    if (s === null) {
+      s = info.slot = { name: info.name, value: v, at: x, perStep: false };
+      this.slots.push(s);
     }
-    return b;
-  }
-
-  /** names logged under their own column (so not an alias of name_step / name_epoch) */
-  private readonly loggedBare = new Set<string>();
-
-  private set(name: string, v: number, x: number, kind: RecordKind) {
-    this.metrics.set(name, v);
-    this.setAt.set(name, x);
-    if (kind === 'train') this.perStep.add(name);
+    s.value = v;
+    s.at = x;
+    if (kind === 'train') s.perStep = true;
     this.metricsObj = null;
   }
 
   private view(x: number, isLast: boolean): LoopView {
     if (this.metricsObj === null) {
       const o: Record<string, number> = {};
-      for (const [k, v] of this.metrics) o[k] = v;
+      for (const s of this.slots) o[s.name] = s.value;
       this.metricsObj = o;
     }
     return { epoch: this.epoch, globalStep: x, isLastBatch: isLast, valLoopHasRun: this.valHasRun, numValBatches: this.numVal, metrics: this.metricsObj };
@@ -396,8 +424,8 @@ export class LoopReconstructor {
   private unknownAt(x: number): UnknownValue[] {
     const out: UnknownValue[] = [];
     for (const name of this.opts.watch) {
-      const at = this.setAt.get(name);
-      if (this.perStep.has(name) && at !== undefined && at !== x) out.push({ name, loggedAt: at });
+      const s = this.infoOf(name).slot;
+      if (s !== null && s.perStep && s.at !== x) out.push({ name, loggedAt: s.at });
     }
     return out;
   }
@@ -422,7 +450,13 @@ export class LoopReconstructor {
   private processGroup(grp: Group, next: Group | null) {
     if (this.crashed) return;
     const c = classify(grp, this.opts.role);
-    for (const k of c) if (k.kind === 'train' || k.kind === 'val' || k.kind === 'epoch') for (const n of k.record.metrics.keys()) if (this.bareOf(n) === null) this.loggedBare.add(n);
+    for (const k of c) {
+      if (k.kind !== 'train' && k.kind !== 'val' && k.kind !== 'epoch') continue;
+      for (const n of k.record.metrics.keys()) {
+        const info = this.infoOf(n);
+        if (info.bare === null) info.ownColumn = true;
+      }
+    }
     const ep = moduleEpoch(c);
     if (ep === null) return; // logger rows (learning rates, hp_metric) and test rows
     const x = grp.step + this.start.stepOffset;

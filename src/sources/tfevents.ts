@@ -12,7 +12,7 @@
  * rather than decoded whole: a scalar event costs a few field reads and no message objects.
  */
 import protobuf from 'protobufjs/minimal.js';
-import { readFrames, type Frame } from './tfrecord.ts';
+import { readFrameSpans, type Frame } from './tfrecord.ts';
 import { handleBad, SourceError, type BadInputPolicy, type LogRecord, type Origin, type ProgressFn } from './records.ts';
 
 const { Reader, Writer } = protobuf;
@@ -286,6 +286,91 @@ function readValue(r: Reader, scalars: { tag: string; value: number }[], other: 
   if (tensor !== undefined) scalars.push({ tag, value: tensor });
 }
 
+// ---- the common event, read without a Reader -------------------------------------------------
+
+/** The one scalar of an event as torch's SummaryWriter writes it (filled in by `plainScalar`). */
+interface PlainScalar {
+  step: number;
+  tag: string;
+  value: number;
+}
+
+/** A varint of at most 7 bytes (below 2^49) at `pos`, as [value, next position]; -1 when longer or cut short. */
+function smallVarint(b: Uint8Array, pos: number, end: number, out: { next: number }): number {
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < 7 && pos + i < end; i++) {
+    const byte = b[pos + i]!;
+    v += (byte & 0x7f) * mul;
+    if (byte < 0x80) {
+      out.next = pos + i + 1;
+      return v;
+    }
+    mul *= 128;
+  }
+  return -1;
+}
+
+/**
+ * Tags met so far, by their bytes: a log repeats a few tags millions of times, so each is decoded
+ * to a string once. Only ASCII tags, whose decoding is not in question.
+ */
+class TagCache {
+  private readonly entries: { bytes: Uint8Array; tag: string }[] = [];
+
+  get(b: Uint8Array, from: number, to: number): string | null {
+    const n = to - from;
+    outer: for (const e of this.entries) {
+      if (e.bytes.length !== n) continue;
+      for (let i = 0; i < n; i++) if (e.bytes[i] !== b[from + i]) continue outer;
+      return e.tag;
+    }
+    let tag = '';
+    for (let i = from; i < to; i++) {
+      const c = b[i]!;
+      if (c >= 0x80) return null;
+      tag += String.fromCharCode(c);
+    }
+    if (this.entries.length < 64) this.entries.push({ bytes: b.slice(from, to), tag });
+    return tag;
+  }
+}
+
+/**
+ * An event of exactly `wall_time? step? summary { value { tag simple_value } }`, read in place
+ * into `out` (`view` is over `b`'s bytes); false for anything else (a file_version, a tensor, metadata, several values, an
+ * unknown field, bytes that do not parse), which `decodeEvent` then reads, with its messages.
+ */
+function plainScalar(b: Uint8Array, view: DataView, pos: number, end: number, tags: TagCache, out: PlainScalar): boolean {
+  const at = { next: 0 };
+  let step = 0;
+  if (pos < end && b[pos] === 9) pos += 9; // 1: double wall_time (not used)
+  if (pos < end && b[pos] === 16) {
+    step = smallVarint(b, pos + 1, end, at);
+    if (step < 0) return false;
+    pos = at.next;
+  }
+  if (pos >= end || b[pos] !== 42) return false; // 5: Summary
+  const summaryLen = smallVarint(b, pos + 1, end, at);
+  if (summaryLen < 0 || at.next + summaryLen !== end) return false;
+  pos = at.next;
+  if (b[pos] !== 10) return false; // Summary.value
+  const valueLen = smallVarint(b, pos + 1, end, at);
+  if (valueLen < 0 || at.next + valueLen !== end) return false;
+  pos = at.next;
+  if (b[pos] !== 10) return false; // Value.tag
+  const tagLen = smallVarint(b, pos + 1, end, at);
+  if (tagLen < 0) return false;
+  const tagEnd = at.next + tagLen;
+  if (tagEnd + 5 !== end || b[tagEnd] !== 21) return false; // Value.simple_value, the last field
+  const tag = tags.get(b, at.next, tagEnd);
+  if (tag === null) return false;
+  out.step = step;
+  out.tag = tag;
+  out.value = view.getFloat32(tagEnd + 1, true);
+  return true;
+}
+
 // ---- records ---------------------------------------------------------------------------------
 
 export interface TfeventsReadOptions {
@@ -333,55 +418,75 @@ export async function* readTfeventsLog(file: string, opts: TfeventsReadOptions =
         handleBad(opts.bad, err);
         return;
       }
-      case 'record': {
-        let ev: DecodedEvent;
-        try {
-          ev = decodeEvent(f.data);
-        } catch (e) {
-          if (!(e instanceof EventDecodeError)) throw e;
-          handleBad(opts.bad, new SourceError({ file, record: f.index + 1 }, null, `not a valid Event message: ${e.message}`));
-          return;
-        }
-        for (const t of ev.otherPluginTags) otherTags.add(t);
-        for (const s of ev.scalars) {
-          if (otherTags.has(s.tag)) continue;
-          const isEpoch = s.tag === 'epoch';
-          if (isEpoch && epochPlace === null) epochPlace = open && ev.step === step && metrics.size > 0 ? 'last' : 'first';
-          const repeat = isEpoch ? hasEpoch : metrics.has(s.tag);
-          const closedByEpoch = epochPlace === 'last' && hasEpoch;
-          const opensWithEpoch = epochPlace === 'first' && isEpoch;
-          if (open && (ev.step !== step || repeat || closedByEpoch || opensWithEpoch)) flush(out);
-          if (!open) {
-            open = true;
-            step = ev.step;
-            origin = { file, record: f.index + 1 };
-          }
-          if (s.tag === 'epoch') {
-            if (!Number.isInteger(s.value) || s.value < 0) {
-              handleBad(opts.bad, new SourceError({ file, record: f.index + 1 }, 'epoch', `expected a non-negative integer epoch, got ${s.value}`));
-              continue;
-            }
-            epoch = s.value;
-            hasEpoch = true;
-          } else metrics.set(s.tag, s.value);
-        }
-        if (ev.step < 0) {
-          handleBad(opts.bad, new SourceError({ file, record: f.index + 1 }, 'step', `expected a non-negative step, got ${ev.step}`));
-        }
+      case 'record':
+        onRecord(f.data, f.index, out);
+        return;
+    }
+  };
+
+  /** One scalar of the event at `index`, into the record being assembled (or a new one). */
+  const onScalar = (tag: string, value: number, evStep: number, index: number, out: LogRecord[]) => {
+    if (otherTags.has(tag)) return;
+    const isEpoch = tag === 'epoch';
+    if (isEpoch && epochPlace === null) epochPlace = open && evStep === step && metrics.size > 0 ? 'last' : 'first';
+    const repeat = isEpoch ? hasEpoch : metrics.has(tag);
+    const closedByEpoch = epochPlace === 'last' && hasEpoch;
+    const opensWithEpoch = epochPlace === 'first' && isEpoch;
+    if (open && (evStep !== step || repeat || closedByEpoch || opensWithEpoch)) flush(out);
+    if (!open) {
+      open = true;
+      step = evStep;
+      origin = { file, record: index + 1 };
+    }
+    if (isEpoch) {
+      if (!Number.isInteger(value) || value < 0) {
+        handleBad(opts.bad, new SourceError({ file, record: index + 1 }, 'epoch', `expected a non-negative integer epoch, got ${value}`));
         return;
       }
+      epoch = value;
+      hasEpoch = true;
+    } else metrics.set(tag, value);
+  };
+
+  /** An event read whole (anything but the plain scalar events `plainScalar` reads). */
+  const onRecord = (data: Uint8Array, index: number, out: LogRecord[]) => {
+    let ev: DecodedEvent;
+    try {
+      ev = decodeEvent(data);
+    } catch (e) {
+      if (!(e instanceof EventDecodeError)) throw e;
+      handleBad(opts.bad, new SourceError({ file, record: index + 1 }, null, `not a valid Event message: ${e.message}`));
+      return;
+    }
+    for (const t of ev.otherPluginTags) otherTags.add(t);
+    for (const s of ev.scalars) onScalar(s.tag, s.value, ev.step, index, out);
+    if (ev.step < 0) {
+      handleBad(opts.bad, new SourceError({ file, record: index + 1 }, 'step', `expected a non-negative step, got ${ev.step}`));
     }
   };
 
   let sawVersion = false;
   let first = true;
-  for await (const frames of readFrames(file, { onBytes: opts.progress })) {
-    const out: LogRecord[] = [];
-    for (const f of frames) {
-      if (first && f.kind === 'record') {
+  const tags = new TagCache();
+  const plain: PlainScalar = { step: 0, tag: '', value: 0 };
+  let out: LogRecord[] = [];
+  let spansBuf: Uint8Array | null = null;
+  let view: DataView | null = null;
+  for await (const spans of readFrameSpans(file, { onBytes: opts.progress })) {
+    // a batch per chunk read: spans of one buffer come from one chunk
+    if (spans.buf !== spansBuf) {
+      if (out.length > 0) yield out;
+      out = [];
+      spansBuf = spans.buf;
+      view = new DataView(spans.buf.buffer, spans.buf.byteOffset, spans.buf.byteLength);
+    }
+    const { buf, starts, ends, firstIndex } = spans;
+    for (let i = 0; i < starts.length; i++) {
+      const index = firstIndex + i;
+      if (first) {
         first = false;
         try {
-          sawVersion = decodeEvent(f.data).fileVersion !== null;
+          sawVersion = decodeEvent(buf.subarray(starts[i]!, ends[i]!)).fileVersion !== null;
         } catch {
           sawVersion = false;
         }
@@ -389,12 +494,14 @@ export async function* readTfeventsLog(file: string, opts: TfeventsReadOptions =
           throw new SourceError({ file, record: 1 }, 'file_version', 'the first record is not a file_version event ("brain.Event:2"); this does not look like a TensorBoard event file');
         }
       }
-      onFrame(f, out);
+      if (plainScalar(buf, view!, starts[i]!, ends[i]!, tags, plain)) onScalar(plain.tag, plain.value, plain.step, index, out);
+      else onRecord(buf.subarray(starts[i]!, ends[i]!), index, out);
     }
-    if (out.length > 0) yield out;
+    if (spans.tail !== null) onFrame(spans.tail, out);
   }
+  if (out.length > 0) yield out;
+  out = [];
   if (first) throw new SourceError({ file, record: 1 }, null, 'no complete record: the file is empty or not a TFRecord file');
-  const out: LogRecord[] = [];
   flush(out);
   if (out.length > 0) yield out;
 }

@@ -30,15 +30,24 @@ export const NATIVE_CRC_FROM = 256;
 
 /** CRC-32C of `data`, here in JavaScript (the native binding's result, bit for bit). */
 export function crc32cJs(data: Uint8Array): number {
+  return crc32cJsRange(data, 0, data.length);
+}
+
+function crc32cJsRange(data: Uint8Array, from: number, to: number): number {
   let c = -1;
-  for (let i = 0; i < data.length; i++) c = TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  for (let i = from; i < to; i++) c = TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
 
 /** TensorFlow's masked CRC-32C (Castagnoli): the CRC rotated right by 15 bits, plus a constant. */
 export function maskedCrc32c(data: Uint8Array): number {
+  return maskedCrc32cRange(data, 0, data.length);
+}
+
+/** The masked CRC of `data[from, to)`, without a view of it for the short inputs summed here. */
+function maskedCrc32cRange(data: Uint8Array, from: number, to: number): number {
   // a Buffer view of the same bytes (the native binding takes Buffers), not a copy
-  const crc = data.length < NATIVE_CRC_FROM ? crc32cJs(data) : crc32c(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  const crc = to - from < NATIVE_CRC_FROM ? crc32cJsRange(data, from, to) : crc32c(Buffer.from(data.buffer, data.byteOffset + from, to - from));
   return ((((crc >>> 15) | (crc << 17)) >>> 0) + MASK_DELTA) >>> 0;
 }
 
@@ -54,8 +63,44 @@ export type Frame =
   /** the file ends inside a record (`have` of `need` bytes present) */
   | { readonly kind: 'truncated'; readonly index: number; readonly offset: number; readonly have: number; readonly need: number };
 
+/**
+ * The records of a run of good frames, as offsets into one buffer (no view or object per record),
+ * then the frame that ended the run, if it was not a good one.
+ */
+export interface FrameSpans {
+  readonly buf: Uint8Array;
+  /** where each record's data starts and ends in `buf` */
+  readonly starts: readonly number[];
+  readonly ends: readonly number[];
+  /** the index of the first record in the file (0-based) */
+  readonly firstIndex: number;
+  /** the file offset of buf[0] */
+  readonly bufOffset: number;
+  /** a corrupt frame or a truncated tail after the records */
+  readonly tail: Exclude<Frame, { kind: 'record' }> | null;
+}
+
 /** Frames of one TFRecord file, a batch per chunk read. Stops after a length-CRC failure or a truncated tail. */
 export async function* readFrames(file: string, opts: { chunkSize?: number; onBytes?: (read: number, total: number) => void } = {}): AsyncGenerator<Frame[]> {
+  let frames: Frame[] = [];
+  let buf: Uint8Array | null = null;
+  for await (const s of readFrameSpans(file, opts)) {
+    // a batch per chunk read, as before: spans of one buffer come from one chunk
+    if (buf !== null && s.buf !== buf && frames.length > 0) {
+      yield frames;
+      frames = [];
+    }
+    buf = s.buf;
+    for (let i = 0; i < s.starts.length; i++) {
+      frames.push({ kind: 'record', data: s.buf.subarray(s.starts[i]!, s.ends[i]!), index: s.firstIndex + i, offset: s.bufOffset + s.starts[i]! - 12 });
+    }
+    if (s.tail !== null) frames.push(s.tail);
+  }
+  if (frames.length > 0) yield frames;
+}
+
+/** The frames of one TFRecord file as spans, in file order. Stops after a length-CRC failure or a truncated tail. */
+export async function* readFrameSpans(file: string, opts: { chunkSize?: number; onBytes?: (read: number, total: number) => void } = {}): AsyncGenerator<FrameSpans> {
   const fh = await open(file, 'r');
   try {
     const total = (await fh.stat()).size;
@@ -77,48 +122,60 @@ export async function* readFrames(file: string, opts: { chunkSize?: number; onBy
           opts.onBytes?.(fileOffset, total);
         }
       }
-      const frames: Frame[] = [];
+      let starts: number[] = [];
+      let ends: number[] = [];
+      let first = index;
       let pos = 0;
       let stop = false;
       const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      const cut = (tail: FrameSpans['tail']): FrameSpans => {
+        const out = { buf, starts, ends, firstIndex: first, bufOffset, tail };
+        starts = [];
+        ends = [];
+        first = index;
+        return out;
+      };
       while (buf.length - pos >= 12) {
         const lenLo = view.getUint32(pos, true);
         const lenHi = view.getUint32(pos + 4, true);
         const lenCrc = view.getUint32(pos + 8, true);
-        const actual = maskedCrc32c(buf.subarray(pos, pos + 8));
+        const actual = maskedCrc32cRange(buf, pos, pos + 8);
         if (actual !== lenCrc) {
-          frames.push({ kind: 'bad', index, problem: { kind: 'lengthCrc', offset: bufOffset + pos, expected: lenCrc, actual } });
+          yield cut({ kind: 'bad', index, problem: { kind: 'lengthCrc', offset: bufOffset + pos, expected: lenCrc, actual } });
           stop = true;
           break;
         }
         const len = lenHi * 2 ** 32 + lenLo;
         const need = 12 + len + 4;
         if (buf.length - pos < need) break; // the rest of the record is in the next chunk
-        const data = buf.subarray(pos + 12, pos + 12 + len);
         const dataCrc = view.getUint32(pos + 12 + len, true);
-        const actualData = maskedCrc32c(data);
-        if (actualData !== dataCrc) frames.push({ kind: 'bad', index, problem: { kind: 'dataCrc', offset: bufOffset + pos, expected: dataCrc, actual: actualData } });
-        else frames.push({ kind: 'record', data, index, offset: bufOffset + pos });
-        index++;
+        const actualData = maskedCrc32cRange(buf, pos + 12, pos + 12 + len);
+        if (actualData !== dataCrc) {
+          const bad = { kind: 'bad', index, problem: { kind: 'dataCrc', offset: bufOffset + pos, expected: dataCrc, actual: actualData } } as const;
+          index++;
+          yield cut(bad);
+        } else {
+          starts.push(pos + 12);
+          ends.push(pos + 12 + len);
+          index++;
+        }
         pos += need;
       }
-      if (stop) {
-        if (frames.length > 0) yield frames;
-        return;
-      }
+      if (stop) return;
+      let tail: FrameSpans['tail'] = null;
       if (eof && buf.length - pos > 0) {
         let need = 12;
         if (buf.length - pos >= 8) {
           const view = new DataView(buf.buffer, buf.byteOffset + pos);
           need = 12 + view.getUint32(4, true) * 2 ** 32 + view.getUint32(0, true) + 4;
         }
-        frames.push({ kind: 'truncated', index, offset: bufOffset + pos, have: buf.length - pos, need });
+        tail = { kind: 'truncated', index, offset: bufOffset + pos, have: buf.length - pos, need };
         pos = buf.length;
       }
+      if (starts.length > 0 || tail !== null) yield cut(tail);
       // keep the unread tail (copied, so the chunk it came from can be collected)
       buf = buf.slice(pos);
       bufOffset += pos;
-      if (frames.length > 0) yield frames;
       if (eof) return;
     }
   } finally {
