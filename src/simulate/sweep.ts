@@ -240,9 +240,9 @@ export async function drain(d: Omit<WorkerData, 'claims'> & { readonly claims: I
 
 /**
  * The runs over `jobs` threads: this one and jobs - 1 workers. This thread starts on the runs at
- * once, while the workers start up (from the sources, while their code is being bundled), so
- * start-up costs no core its time; and on 2 cores, 2 threads do the runs rather than 2 workers and
- * an idle main thread.
+ * once, while the workers start up (from the sources, while their code is being bundled), so no
+ * run waits for a worker's start-up; and on 2 cores, 2 threads do the runs rather than 2 workers
+ * and an idle main thread.
  */
 async function inThreads(runs: readonly RunInput[], s: SweepSettings, jobs: number, o: SweepOptions): Promise<RunSummary[]> {
   const claims = new SharedArrayBuffer(4);
