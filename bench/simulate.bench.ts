@@ -8,14 +8,8 @@
  *   while simulating (goal >= 10^6 rows/s), against merely parsing the same file;
  * - peak RSS of that command at 10^5, 10^6 and 10^7 rows, each in a fresh process (goal <= 100
  *   MiB and flat), and the peak live heap of the simulation in this process;
- * - a sweep of 1,000 runs x 10,000 rows in a lightning_logs/ folder in one thread and in one
- *   worker thread per core, from the TypeScript sources and from the built package (goal >= 1.8x
- *   on 2 cores; the same totals every way), and `recommend` over a 100-policy grid on it (wall
- *   time, and that its figures equal simulating each sampled policy on its own, as `ckpt compare`
- *   would).
  *
- * BENCH_SWEEP_RUNS, BENCH_SWEEP_ROWS scale the sweep down; BENCH_ONLY=sweep skips the rest,
- * BENCH_ONLY=log the sweep.
+ * Sweeps of many runs and `recommend` are in sweep.bench.ts.
  */
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,13 +20,6 @@ import { runFactsFrom } from '../src/sources/loopFacts.ts';
 import { frameRecord } from '../src/sources/tfrecord.ts';
 import { fileVersionEvent, readTfeventsLog, scalarEvent } from '../src/sources/tfevents.ts';
 import { simulate } from '../src/simulate/run.ts';
-import { availableParallelism } from 'node:os';
-import { mkdirSync } from 'node:fs';
-import { isDeepStrictEqual } from 'node:util';
-import { DEFAULT_RUN } from '../src/sources/loopFacts.ts';
-import { runsOf } from '../src/simulate/runs.ts';
-import { simulateRuns } from '../src/simulate/sweep.ts';
-import { expandGrid, recommend } from '../src/simulate/recommend.ts';
 import type { FitLog } from '../src/sources/open.ts';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -236,94 +223,9 @@ async function throughput(report: Report, label: string, log: FitLog, dir: strin
   report({ name: `${label}: simulate / parse`, value: Number((simRate / parseRate).toFixed(3)), unit: 'ratio', note: 'goal >= 0.5; simulate goal >= 1e6 rows/s' });
 }
 
-/** A lightning_logs/ of `runs` version folders, each a `rows`-row metrics.csv (the same shape, shifted so runs differ). */
-function writeSweep(root: string, runs: number, rows: number): void {
-  for (let i = 0; i < runs; i++) {
-    const d = join(root, 'lightning_logs', `version_${i}`);
-    mkdirSync(d, { recursive: true });
-    writeCsvShifted(join(d, 'metrics.csv'), rows, i * 7919);
-  }
-}
-
-function writeCsvShifted(path: string, rows: number, shift: number): void {
-  const fd = openSync(path, 'w');
-  let buf = 'epoch,step,train_loss,val_loss\n';
-  let written = 0;
-  for (let s = 0; written < rows; s++) {
-    const epoch = Math.floor(s / BATCHES);
-    buf += `${epoch},${s},${Math.fround(loss(s + shift))},\n`;
-    written++;
-    if ((s + 1) % BATCHES === 0 && written < rows) {
-      buf += `${epoch},${s},,${Math.fround(loss(s * 3 + shift) * 0.9 + 0.05)}\n`;
-      written++;
-    }
-  }
-  writeSync(fd, buf);
-  closeSync(fd);
-}
-
-async function sweep(report: Report, dir: string): Promise<void> {
-  const runs = Number(process.env.BENCH_SWEEP_RUNS ?? 1000);
-  const rows = Number(process.env.BENCH_SWEEP_ROWS ?? 10000);
-  const root = join(dir, 'sweep');
-  writeSweep(root, runs, rows);
-  const { runs: inputs } = runsOf(join(root, 'lightning_logs'));
-  const settings = { policies: [{ name: 'top3', config: parseConfig({ monitor: 'val_loss', save_top_k: 3, save_last: true }) }], run: DEFAULT_RUN, cwd: root, roles: {}, metric: { name: 'val_loss', mode: 'min' as const }, ckptSize: 1e9, skipBad: false };
-  const cores = availableParallelism();
-  const time = async <T>(fn: () => Promise<T>) => {
-    const t = performance.now();
-    const r = await fn();
-    return { s: (performance.now() - t) / 1000, r };
-  };
-  // alternate, best of two each: the machine is shared
-  let one = Infinity;
-  let all = Infinity;
-  let same = true;
-  let a0: Awaited<ReturnType<typeof simulateRuns>> | null = null;
-  for (let i = 0; i < 2; i++) {
-    const a = await time(() => simulateRuns(inputs, settings, { jobs: 1 }));
-    a0 = a.r;
-    const b = await time(() => simulateRuns(inputs, settings, { jobs: cores }));
-    one = Math.min(one, a.s);
-    all = Math.min(all, b.s);
-    same &&= isDeepStrictEqual(a.r, b.r);
-  }
-  const label = `sweep ${runs} runs x ${rows} rows`;
-  report({ name: `${label}: 1 thread (sources)`, value: Number(one.toFixed(2)), unit: 's', note: `${Math.round((runs * rows) / one)} rows/s` });
-  report({ name: `${label}: ${cores} threads (sources)`, value: Number(all.toFixed(2)), unit: 's', note: `${Math.round((runs * rows) / all)} rows/s; workers load one esbuild bundle` });
-  report({ name: `${label}: speed-up (sources)`, value: Number((one / all).toFixed(2)), unit: 'x', note: `goal >= 1.8 on 2 cores` });
-  // the same from the built package, where the worker is plain JavaScript
-  build();
-  const fromDist = (await import(new URL('../dist/src/simulate/sweep.js', import.meta.url).href)) as { simulateRuns: typeof simulateRuns };
-  const oneBuilt = await time(() => fromDist.simulateRuns(inputs, settings, { jobs: 1 }));
-  const allBuilt = await time(() => fromDist.simulateRuns(inputs, settings, { jobs: cores }));
-  report({ name: `${label}: 1 thread (built)`, value: Number(oneBuilt.s.toFixed(2)), unit: 's', note: `${Math.round((runs * rows) / oneBuilt.s)} rows/s` });
-  report({ name: `${label}: ${cores} threads (built)`, value: Number(allBuilt.s.toFixed(2)), unit: 's', note: `${Math.round((runs * rows) / allBuilt.s)} rows/s` });
-  report({ name: `${label}: speed-up (built)`, value: Number((oneBuilt.s / allBuilt.s).toFixed(2)), unit: 'x', note: `goal >= 1.8 on 2 cores` });
-  const sameBuilt = isDeepStrictEqual(oneBuilt.r, allBuilt.r) && isDeepStrictEqual(JSON.parse(JSON.stringify(oneBuilt.r)), JSON.parse(JSON.stringify(a0!)));
-  report({ name: `${label}: same rows and totals every way`, value: same && sameBuilt ? 1 : 0, unit: 'bool', note: '1 thread and all, sources and built' });
-
-  const grid = { save_top_k: [1, 2, 3, 5, -1], every_n_epochs: [null, 2, 5, 10, 20], save_last: [null, true], keep_latest: [null, 1] };
-  const { policies } = expandGrid({ monitor: 'val_loss' }, grid);
-  const rec = await time(() => recommend(inputs, { ...settings, ckptSize: 1e9 }, policies, { kind: 'none' }, { jobs: cores }));
-  report({ name: `recommend: ${policies.length}-policy grid on the sweep`, value: Number(rec.s.toFixed(2)), unit: 's', note: `${rec.r.frontier.length} on the frontier; ${cores} threads` });
-  // every figure equals the policy simulated on its own (what `ckpt compare` with it prints)
-  const sample = Number(process.env.BENCH_RECOMMEND_CHECK ?? 5);
-  let equal = 0;
-  const picks = Array.from({ length: Math.min(sample, policies.length) }, (_, i) => Math.floor((i * policies.length) / Math.min(sample, policies.length)));
-  for (const i of picks) {
-    const alone = await simulateRuns(inputs, { ...settings, policies: [policies[i]!] }, { jobs: cores });
-    if (isDeepStrictEqual(alone.totals[0], rec.r.candidates[i]!.totals)) equal++;
-  }
-  report({ name: `recommend: figures equal each policy alone`, value: equal, unit: `of ${picks.length}`, note: 'sampled across the grid (BENCH_RECOMMEND_CHECK=100 checks all)' });
-  rmSync(root, { recursive: true, force: true });
-}
-
 export async function run(report: Report): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ckpt-sim-bench-'));
   try {
-    if (process.env.BENCH_ONLY !== 'log') await sweep(report, dir);
-    if (process.env.BENCH_ONLY === 'sweep') return;
     await command(report, dir);
     const csv1 = join(dir, 'metrics-1e6.csv');
     writeCsv(csv1, 1e6);

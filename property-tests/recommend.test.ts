@@ -3,7 +3,8 @@
  * runs: no policy on the frontier is dominated by another policy of the grid (within the budget,
  * not raising), every policy left out is dominated by one on it (or ties with it, or is out of
  * budget or raising), and every figure reported for a frontier policy equals what simulating that
- * policy alone on each run gives.
+ * policy alone on each run gives; and every policy of the grid, on the frontier or not, gets the
+ * totals and rows `ckpt compare` gives it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import { loadLightningRun } from '../src/simulate/lightningRun.ts';
 import { simulate } from '../src/simulate/run.ts';
 import type { RunInput } from '../src/simulate/runs.ts';
 import { dominates, expandGrid, recommend, type Budget } from '../src/simulate/recommend.ts';
+import { simulateRuns } from '../src/simulate/sweep.ts';
 import { runs as scaled } from './arbitraries.ts';
 
 const root = fileURLToPath(new URL('../test/fixtures/lightning-runs/runs/', import.meta.url));
@@ -65,5 +67,24 @@ test('the frontier holds no dominated policy, every other policy is dominated or
       }
     }),
     { seed: Number(process.env.FC_SEED ?? 0x7ec14), numRuns: scaled(10) },
+  );
+});
+
+test('every policy of the grid gets the totals ckpt compare gives it: the sweep of that policy alone, in one thread', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.uniqueArray(fc.constantFrom(...pool), { minLength: 1, maxLength: 4, selector: (r) => r.name }), gridArb, fc.boolean(), fc.integer({ min: 1, max: 3 }), async (runs, grid, sized, jobs) => {
+      const size = sized ? 3e8 : null;
+      const settings = { run: DEFAULT_RUN, cwd: '/rec', roles: {}, metric: { name: 'val_loss', mode: 'min' as const }, ckptSize: size, skipBad: false };
+      const { policies } = expandGrid({ monitor: 'val_loss' }, grid);
+      const r = await recommend(runs, settings, policies, { kind: 'none' }, { jobs });
+      assert.equal(r.candidates.length, policies.length);
+      for (const [i, c] of r.candidates.entries()) {
+        // what `ckpt compare` over these runs computes for the policy (executeSweep: simulateRuns)
+        const alone = await simulateRuns(runs, { ...settings, policies: [policies[i]!] }, { jobs: 1 });
+        assert.deepEqual(c.totals, alone.totals[0], c.policy.name);
+        assert.deepEqual(r.sweep.runs.map((row) => (row.kind === 'simulated' ? row.policies[i] : row)), alone.runs.map((row) => (row.kind === 'simulated' ? row.policies[0] : row)));
+      }
+    }),
+    { seed: Number(process.env.FC_SEED ?? 0xc0e14), numRuns: scaled(6) },
   );
 });

@@ -1,7 +1,8 @@
 /**
  * Sweep property (issue 14): simulating N runs in parallel (worker threads) equals simulating each
- * run alone, whatever the runs (the public Lightning runs' CSV and TensorBoard logs, any subset,
- * any order, repeats), the policies and the number of threads.
+ * run alone, and the whole sweep in one thread (rows and totals), whatever the runs (the public
+ * Lightning runs' CSV and TensorBoard logs, any subset, any order, repeats), the policies and the
+ * number of threads.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,6 +49,8 @@ test('N runs simulated in parallel equal each run simulated alone', async () => 
         const settings = { policies, run: DEFAULT_RUN, cwd: '/sweep', roles: {}, metric: null, ckptSize: 7, skipBad: false };
         const parallel = await simulateRuns(runs, settings, { jobs });
         assert.equal(parallel.runs.length, runs.length);
+        // the same rows and totals as in one thread
+        assert.deepEqual(parallel, await simulateRuns(runs, settings, { jobs: 1 }));
         for (const [i, run] of runs.entries()) {
           const alone = await simulate({ policies, logs: run.logs, run: DEFAULT_RUN, cwd: '/sweep', ckptSize: 7 });
           const row = parallel.runs[i]!;

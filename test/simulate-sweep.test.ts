@@ -12,8 +12,8 @@ import { parseConfig } from '../src/core/config.ts';
 import { DEFAULT_RUN } from '../src/sources/loopFacts.ts';
 import { openLog } from '../src/sources/open.ts';
 import { simulate } from '../src/simulate/run.ts';
-import { expandGlob, naturalOrder, runsOf, splitUnrelated } from '../src/simulate/runs.ts';
-import { simulateRuns, summarizePolicy, totals, type RunSummary } from '../src/simulate/sweep.ts';
+import { expandGlob, naturalOrder, runsOf, splitUnrelated, type RunInput } from '../src/simulate/runs.ts';
+import { simulateRuns, summarizePolicy, totals, type RunSummary, type ThreadReport } from '../src/simulate/sweep.ts';
 import { ckpt, root, STACK } from './helpers/cli.ts';
 
 const fixtures = join(root, 'test/fixtures/lightning-runs/runs');
@@ -62,6 +62,35 @@ test('in worker threads, every run gets the figures it gets alone, in the runs\'
   assert.equal(top1!.checkpointsWritten, simulated.reduce((a, r) => a + r.policies[0]!.checkpointsWritten, 0));
   assert.equal(last!.runsLostBest, simulated.filter((r) => r.policies[1]!.regret! > 0).length);
   assert.equal(top1!.maxPeakFiles, Math.max(...simulated.map((r) => r.policies[0]!.peakFiles)));
+});
+
+test('threads share the runs: each run done once, by one thread; the rows and totals are those of one thread', async () => {
+  const dir = lightningLogs();
+  const { runs: eleven } = runsOf('lightning_logs', dir);
+  const runs = Array.from({ length: 5 }, () => eleven).flat(); // 55 runs of uneven lengths
+  const reports: ThreadReport[][] = [];
+  const one = await simulateRuns(runs, settings(dir), { jobs: 1, onThreads: (t) => reports.push([...t]) });
+  const three = await simulateRuns(runs, settings(dir), { jobs: 3, onThreads: (t) => reports.push([...t]) });
+  assert.deepEqual(three, one);
+  assert.deepEqual(reports[0]!.map((t) => [t.thread, t.runs]), [['main', runs.length]]);
+  // workers still starting when the runs ran out are stopped and report nothing
+  const shares = reports[1]!;
+  assert.ok(shares.length >= 1 && shares.length <= 3);
+  assert.equal(shares[0]!.thread, 'main');
+  assert.equal(shares.reduce((a, t) => a + t.runs, 0), runs.length);
+  for (const t of shares) {
+    assert.ok(t.busyS >= 0 && t.startS >= 0 && t.utilization >= 0 && t.utilization <= 1);
+    if (process.platform === 'linux') assert.ok(t.cpuS !== null && t.cpuS > 0 && t.cpuS <= t.busyS + 0.05, `thread ${t.thread}: ${t.cpuS} s CPU in ${t.busyS} s`);
+  }
+});
+
+test('a run that fails for a reason other than its input stops the sweep with an error naming the run, in one thread or several', async () => {
+  const dir = lightningLogs();
+  const { runs } = runsOf('lightning_logs', dir);
+  const broken = { name: 'broken-run', logs: [{ kind: 'no-such-kind', path: dir, dir }] } as unknown as RunInput;
+  for (const jobs of [1, 2]) {
+    await assert.rejects(simulateRuns([...runs, broken, ...runs], settings(dir), { jobs }), /^Error: simulating broken-run: /);
+  }
 });
 
 test('ckpt simulate over a folder, a glob and several logs: one row per run; JSON totals; --jobs 1 gives the same', () => {

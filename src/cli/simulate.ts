@@ -89,7 +89,7 @@ export function addCommon(cmd: Command): Command {
     .option('--html <file>', 'also write a self-contained HTML report with a chart')
     .option('--skip-bad', 'skip malformed records (counted in the output) instead of stopping at the first')
     .option('--no-progress', 'no progress bar on stderr')
-    .option('--jobs <n>', 'worker threads for several runs (default: one per core)');
+    .option('--jobs <n>', 'threads simulating several runs, this one included (default: one per core)');
 }
 
 export function issuesError(issues: readonly TextIssue[]): UsageError {

@@ -1,15 +1,15 @@
 /**
- * A sweep's worker thread: simulates the runs it is given, one at a time, with the sweep's
- * settings (its workerData), and answers each with the run's summary row.
+ * A sweep's worker thread: claims runs from the sweep's shared counter until none is left,
+ * simulating each with the sweep's settings (its workerData) and answering with the run's summary
+ * row; then sends its report and ends.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { summarizeRun, type SweepSettings, type WorkerReply, type WorkerTask } from './sweep.ts';
+import { drain, RunFailure, type WorkerData, type WorkerReply } from './sweep.ts';
 
-const settings = workerData as SweepSettings;
+const d = workerData as WorkerData;
+const post = (m: WorkerReply) => parentPort!.postMessage(m);
 
-parentPort!.on('message', (task: WorkerTask) => {
-  summarizeRun(task.run, settings).then(
-    (row) => parentPort!.postMessage({ index: task.index, row } satisfies WorkerReply),
-    (e: unknown) => parentPort!.postMessage({ index: task.index, failure: e instanceof Error ? e.message : String(e) } satisfies WorkerReply),
-  );
-});
+drain({ ...d, claims: new Int32Array(d.claims) }, (index, row) => post({ kind: 'row', index, row })).then(
+  (report) => post({ kind: 'done', report }),
+  (e: unknown) => post({ kind: 'failure', index: e instanceof RunFailure ? e.index : -1, message: e instanceof Error ? e.message : String(e) }),
+);
