@@ -82,6 +82,9 @@ export async function* readRecords(log: FitLog, opts: ReadOptions = {}): AsyncGe
       });
     case 'jsonl':
       throw new Error('JSONL logs hold events, not records: use readJsonlEvents');
+    default:
+      // a FitLog built by hand (a worker's message, a caller's cast) with a kind no reader has
+      throw new Error(`no reader for a log of kind ${JSON.stringify((log as { kind: unknown }).kind)}: expected csv or tfevents`);
   }
 }
 
