@@ -499,7 +499,8 @@ function preemptWarning(w: Work, step: number): void {
 
 /** Orbax's `should_save`: read-only, then the latest-step check, then the save-decision policy. */
 function decide(w: Work, step: number, preempt: boolean): Decision {
-  const latest = w.last?.step ?? null;
+  const last = w.last;
+  const latest = last?.step ?? null;
   const inProgress = w.s.options.inProgressCheck ? w.inProgress : false;
   const d: Decision = { latest_step: latest, in_progress: inProgress, preemption: preempt };
   if (w.s.options.readOnly) {
@@ -510,7 +511,7 @@ function decide(w: Work, step: number, preempt: boolean): Decision {
   if (preempt) preemptWarning(w, step);
   const policy = w.s.options.saveDecision;
   try {
-    const v = shouldSaveAfter(policy, step, w.now, { last: w.last, count: w.count }, { isSavingInProgress: inProgress, reachedPreemption: preempt }, leafIndexOf(policy));
+    const v = shouldSaveAfter(policy, step, w.now, { last, count: w.count }, { isSavingInProgress: inProgress, reachedPreemption: preempt }, leafIndexOf(policy));
     for (const m of v.userLogs) w.logs.push({ level: 'user', message: m });
     return { ...d, checked: 'policy', policies: v.evaluated, result: v.result };
   } catch (e) {
