@@ -3,11 +3,14 @@
  * against a simple model, a sorted array of pairs, over random streams of sets, deletes and range
  * deletes on number and string keys: every query agrees after every operation, and every map
  * derived earlier still holds exactly what it held (persistence: no update reaches an old version).
+ * Then the manager itself: every state of a run, read only after the run went on from it (and
+ * from it again), is the state a fresh run of the same calls reaches.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SortedMap, numberOrder, stringOrder, type KeyOrder } from '../src/dialects/orbax/sortedMap.ts';
+import { reduce, start, type Call, type ManagerState } from '../src/dialects/orbax/manager.ts';
 
 const runs = (n: number) => Math.max(1, Math.round(n * Number(process.env.FC_RUNS_SCALE ?? 1)));
 const SEED = Number(process.env.FC_SEED ?? 0x50a7ed);
@@ -104,4 +107,51 @@ test('a sorted map stays shallow over 10^5 consecutive keys (hashed priorities, 
 
 test('fromSorted refuses keys out of order', () => {
   assert.throws(() => SortedMap.fromSorted(numberOrder, [[2, 0], [1, 0]]), /not strictly increasing/);
+});
+
+const managerCallArb: fc.Arbitrary<{ call: string; gap: number; loss: number | null; force: boolean }> = fc.record({
+  call: fc.oneof({ weight: 8, arbitrary: fc.constant('save') }, fc.constant('delete'), fc.constant('reload'), fc.constant('wait_until_finished')),
+  gap: fc.integer({ min: -2, max: 3 }),
+  loss: fc.option(fc.integer({ min: 0, max: 6 }).map((x) => x / 4)),
+  force: fc.boolean(),
+});
+
+test(`orbax manager: a state is unchanged by the states derived from it (seed ${SEED})`, () => {
+  fc.assert(
+    fc.property(fc.array(managerCallArb, { minLength: 1, maxLength: 30 }), fc.boolean(), fc.integer({ min: 1, max: 3 }), (script, async, n) => {
+      const options = {
+        enable_async_checkpointing: async,
+        best_fn: { metric: 'loss' },
+        preservation_policy: { type: 'AnyPreservationPolicy', policies: [{ type: 'LatestN', n }, { type: 'BestN', metric: 'loss', reverse: true, n }, { type: 'EveryNSteps', interval_steps: 4 }] },
+      };
+      const clock = async ? { async_blocking_seconds: 0.25, async_write_seconds: 1.5 } : { save_seconds: 0.5 };
+      let step = 0;
+      const saved: number[] = [];
+      const cs: Call[] = script.map((x, i): Call => {
+        const t = 10 + i;
+        if (x.call === 'save') {
+          step += x.gap;
+          saved.push(step);
+          return { call: 'save', step, t, ...(x.loss === null ? {} : { metrics: { loss: x.loss } }), ...(x.force ? { force: true } : {}) };
+        }
+        if (x.call === 'delete') return { call: 'delete', step: saved[saved.length - 1 - (x.gap & 1)] ?? 0, t };
+        return { call: x.call as 'reload', t };
+      });
+      const fresh = (): ManagerState => start({ options, clock, t: 10, entries: [{ path: 'ckpt/3', kind: 'dir', files: ['_CHECKPOINT_METADATA'], commit_time: 1 }] })[0]!;
+      // one run keeping every state, none read while the run goes on; each state used twice
+      const states = [fresh()];
+      for (const c of cs) {
+        const from = states[states.length - 1]!;
+        reduce(from, c);
+        states.push(reduce(from, c)[0]);
+      }
+      const json = (s: ManagerState) => JSON.parse(JSON.stringify(s)) as unknown;
+      for (let i = states.length - 1; i >= 0; i--) {
+        let again = fresh();
+        for (const c of cs.slice(0, i)) again = reduce(again, c)[0];
+        assert.deepEqual(json(states[i]!), json(again), `state after ${i} calls`);
+      }
+    }),
+    { seed: SEED, numRuns: runs(150) },
+  );
 });
