@@ -182,6 +182,11 @@ class Work {
   ops: Op[] = [];
   logs: LogLine[] = [];
   private es: SortedMap<string, DirEntry>;
+  /**
+   * This call's changes to single paths not yet in `es` (null: removed): a save's temporary entry,
+   * put and committed in the same call, then never touches the tree (a few entries at most).
+   */
+  private readonly pending = new Map<string, DirEntry | null>();
   private list: CheckpointList;
   private index: RetentionIndex | null;
   private readonly plan: Plan | null;
@@ -211,7 +216,13 @@ class Work {
   }
   /** The listing, sorted by path (O(n): start and reload read it whole). */
   get entries(): readonly DirEntry[] {
-    return this.es.values();
+    return this.settled().values();
+  }
+  /** The listing with this call's pending changes applied. */
+  private settled(): SortedMap<string, DirEntry> {
+    for (const [path, e] of this.pending) this.es = e === null ? this.es.delete(path) : this.es.set(path, e);
+    this.pending.clear();
+    return this.es;
   }
   /** The checkpoint list as an array (O(n) once per list value: for the rules that read it whole). */
   get checkpoints(): readonly CheckpointInfo[] {
@@ -270,21 +281,25 @@ class Work {
     this.ops.push(op);
   }
   find(path: string): DirEntry | undefined {
-    return this.es.get(path);
+    const p = this.pending.get(path);
+    return p !== undefined ? (p ?? undefined) : this.es.get(path);
   }
   /** `path` and everything under it leave the listing. */
   drop(path: string): void {
+    const below = `${path}/`;
+    for (const k of this.pending.keys()) if (k.startsWith(below)) this.pending.set(k, null);
     // the paths starting `path/` are those in [`path/`, `path0`): '0' follows '/'
-    this.es = this.es.delete(path).deleteRange(`${path}/`, `${path}0`);
+    this.es = this.es.deleteRange(below, `${path}0`);
+    if (this.pending.get(path) != null || this.es.has(path)) this.pending.set(path, null);
   }
   put(e: DirEntry): void {
     this.drop(e.path);
-    this.es = this.es.set(e.path, e);
+    this.pending.set(e.path, e);
   }
   state(): ManagerState {
     const p = this.s;
     const list = this.list;
-    const es = this.es;
+    const es = this.settled();
     // own enumerable getters (spread, JSON and deep-equal see the lists), built once per list value
     const s: ManagerState = {
       options: p.options,
