@@ -15,9 +15,11 @@ import { constructOptions, decodeOrbaxOptions, type InitError, type ResolvedOpti
 import { NO_FIXES, spareJustWritten, unstick, type FixApplied, type OrbaxFixes } from './fixes.ts';
 import { anyOf, shouldPreserve } from './preservation.ts';
 import { append, build, planOf, removeAll, toRemove, type Plan, type RetentionIndex } from './retentionIndex.ts';
+import { EMPTY_LIST, fromArray, hasStep, lastOf, push, toArray, withoutSteps, type CheckpointList, type Listed } from './checkpointList.ts';
+import { SortedMap, stringOrder } from './sortedMap.ts';
 import { errorRecord, PyError, pyError, type ErrorRecord } from './pyerror.ts';
 import { pySortedIndices } from './pyvalue.ts';
-import { leafIndexOf, shouldSave } from './saveDecision.ts';
+import { leafIndexOf, shouldSaveAfter } from './saveDecision.ts';
 
 // ---- model ---------------------------------------------------------------------------------
 
@@ -144,51 +146,49 @@ const stepOf = (name: string): number | undefined => {
 };
 
 /**
- * What a state knows besides its public fields, to answer in time independent of the steps seen:
- * the steps listed and the retention index. Owned by one state at a time: the call that moves a
- * state forward takes it over (a state used again rebuilds it from its list).
+ * A state's data as persistent values (sortedMap.ts): the checkpoint list with its step lookup,
+ * the retention index and the listing by path. A call derives its state's from the one it started
+ * from in O(log n) per change, sharing the rest, so a save costs the same whatever the number of
+ * checkpoints kept, and the state a call started from keeps answering the same (used twice, it
+ * is as good as new). `checkpoints` and `entries` are built from these when first read.
  */
-interface Derived {
-  readonly steps: Set<number>;
+interface Internal {
+  readonly list: CheckpointList;
   /** null when the policy or a kept metric needs the full evaluation (retentionIndex.ts) */
-  index: RetentionIndex | null;
+  readonly index: RetentionIndex | null;
+  readonly entries: SortedMap<string, DirEntry>;
 }
-const DERIVED = new WeakMap<ManagerState, Derived>();
+const INTERNAL = new WeakMap<ManagerState, Internal>();
 
-function takeDerived(s: ManagerState): Derived {
-  const d = DERIVED.get(s);
-  if (d !== undefined) {
-    DERIVED.delete(s);
-    return d;
-  }
+function internalOf(s: ManagerState): Internal {
+  const known = INTERNAL.get(s);
+  if (known !== undefined) return known;
+  // a state built elsewhere (a spread copy, a decoded one): indexed from its public fields once
+  const [list, listed] = fromArray(s.checkpoints);
   const plan = planOf(s.options.preservation);
-  return { steps: new Set(s.checkpoints.map((c) => c.step)), index: plan === null ? null : build(plan, s.checkpoints) };
-}
-
-/** The first index whose path is not below `path` in the listing's order (sortEntries'). */
-function lowerBound(es: readonly DirEntry[], path: string): number {
-  let lo = 0;
-  let hi = es.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (es[mid]!.path < path) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  let entries = SortedMap.empty<string, DirEntry>(stringOrder);
+  // a path listed twice: the first counts, as a search of the sorted listing finds it
+  for (const e of s.entries) if (!entries.has(e.path)) entries = entries.set(e.path, e);
+  const made: Internal = { list, index: plan === null ? null : build(plan, listed), entries };
+  INTERNAL.set(s, made);
+  return made;
 }
 
 /**
- * A working copy for one call; the reducer returns a fresh frozen-by-convention state. The listing
- * stays sorted by path (binary search, no re-sort) and the lists are copied when first changed,
- * so the state a call started from keeps answering the same.
+ * A working copy for one call; the reducer returns a fresh frozen-by-convention state. Every
+ * change makes new persistent values: the state the call started from is never touched.
  */
 class Work {
   ops: Op[] = [];
   logs: LogLine[] = [];
-  private es: readonly DirEntry[];
-  private esOwned = false;
-  private cps: readonly CheckpointInfo[];
-  private readonly derived: Derived;
+  private es: SortedMap<string, DirEntry>;
+  /**
+   * This call's changes to single paths not yet in `es` (null: removed): a save's temporary entry,
+   * put and committed in the same call, then never touches the tree (a few entries at most).
+   */
+  private readonly pending = new Map<string, DirEntry | null>();
+  private list: CheckpointList;
+  private index: RetentionIndex | null;
   private readonly plan: Plan | null;
   inProgress: boolean;
   inflight: Inflight | null;
@@ -203,9 +203,10 @@ class Work {
     readonly t: number,
     readonly dir: string,
   ) {
-    this.es = s.entries;
-    this.cps = s.checkpoints;
-    this.derived = takeDerived(s);
+    const d = internalOf(s);
+    this.es = d.entries;
+    this.list = d.list;
+    this.index = d.index;
     this.plan = planOf(s.options.preservation);
     this.inProgress = s.inProgress;
     this.inflight = s.inflight;
@@ -213,63 +214,57 @@ class Work {
     this.missingMetricsLogged = s.missingMetricsLogged;
     this.now = t;
   }
-  /** The listing, sorted by path. */
+  /** The listing, sorted by path (O(n): start and reload read it whole). */
   get entries(): readonly DirEntry[] {
+    return this.settled().values();
+  }
+  /** The listing with this call's pending changes applied. */
+  private settled(): SortedMap<string, DirEntry> {
+    for (const [path, e] of this.pending) this.es = e === null ? this.es.delete(path) : this.es.set(path, e);
+    this.pending.clear();
     return this.es;
   }
-  private ownEntries(): DirEntry[] {
-    if (!this.esOwned) {
-      this.es = [...this.es];
-      this.esOwned = true;
-    }
-    return this.es as DirEntry[];
-  }
-  /** The checkpoint list; a new array whenever it changes (outputs keep the one they saw). */
+  /** The checkpoint list as an array (O(n) once per list value: for the rules that read it whole). */
   get checkpoints(): readonly CheckpointInfo[] {
-    return this.cps;
+    return toArray(this.list);
+  }
+  /** The checkpoint list as it is now: a value later changes leave alone. */
+  get listNow(): CheckpointList {
+    return this.list;
+  }
+  get count(): number {
+    return this.list.bySeq.size;
+  }
+  get last(): CheckpointInfo | undefined {
+    return lastOf(this.list);
   }
   hasStep(step: number): boolean {
-    return this.derived.steps.has(step);
+    return hasStep(this.list, step);
   }
   /** A whole new list (start, reload). */
   setCheckpoints(cps: readonly CheckpointInfo[]): void {
-    this.cps = cps;
-    this.derived.steps.clear();
-    for (const c of cps) this.derived.steps.add(c.step);
-    this.derived.index = this.plan === null ? null : build(this.plan, cps);
+    const [list, listed] = fromArray(cps);
+    this.list = list;
+    this.index = this.plan === null ? null : build(this.plan, listed);
   }
   append(c: CheckpointInfo): void {
-    this.cps = [...this.cps, c];
-    this.derived.steps.add(c.step);
-    const ix = this.derived.index;
-    if (this.plan !== null && ix !== null && !append(this.plan, ix, c)) this.derived.index = null;
+    const x: Listed = { seq: this.list.nextSeq, c };
+    this.list = push(this.list, c);
+    if (this.plan !== null && this.index !== null) this.index = append(this.plan, this.index, x);
   }
-  /** The checkpoints whose step is in `steps` leave the list (they are near its end, after a save). */
+  /** The checkpoints whose step is in `steps` leave the list. */
   removeSteps(steps: readonly number[]): void {
     if (steps.length === 0) return;
-    const doomed = new Set(steps);
-    const cps = this.cps;
-    // from the end back to the earliest doomed one: the list before it is copied as it is
-    let missing = 0;
-    for (const x of doomed) if (this.derived.steps.has(x)) missing++;
-    let first = this.derived.steps.size === cps.length ? cps.length : 0;
-    while (missing > 0 && first > 0) if (doomed.has(cps[--first]!.step)) missing--;
-    const gone: CheckpointInfo[] = [];
-    const next = cps.slice(0, first);
-    for (let i = first; i < cps.length; i++) {
-      const c = cps[i]!;
-      if (doomed.has(c.step)) gone.push(c);
-      else next.push(c);
-    }
-    this.cps = next;
-    for (const c of gone) this.derived.steps.delete(c.step);
-    const ix = this.derived.index;
-    if (this.plan !== null && ix !== null) removeAll(this.plan, ix, gone);
+    const [list, gone] = withoutSteps(this.list, steps);
+    this.list = list;
+    if (this.plan !== null && this.index !== null) this.index = removeAll(this.plan, this.index, gone);
   }
   /** The steps retention removes now, or null when it takes the full evaluation. */
   fastRemove(): number[] | null {
-    const ix = this.derived.index ?? (this.plan === null ? null : (this.derived.index = build(this.plan, this.cps)));
-    return this.plan === null || ix === null ? null : toRemove(this.plan, ix, this.cps);
+    if (this.plan === null) return null;
+    // an index dropped for a NaN or missing key is tried again: that checkpoint may have left
+    this.index ??= build(this.plan, this.list.bySeq.entries().map(([seq, c]) => ({ seq, c })));
+    return this.index === null ? null : toRemove(this.plan, this.index, this.list);
   }
   at(op: Op, by?: 'background'): void {
     if (op.op !== 'blocked_until' && (by !== undefined || this.now !== this.t)) op.t = this.now;
@@ -286,43 +281,53 @@ class Work {
     this.ops.push(op);
   }
   find(path: string): DirEntry | undefined {
-    const e = this.es[lowerBound(this.es, path)];
-    return e !== undefined && e.path === path ? e : undefined;
+    const p = this.pending.get(path);
+    return p !== undefined ? (p ?? undefined) : this.es.get(path);
   }
-  /** `path` and everything under it leave the listing (one run of the sorted listing each). */
+  /** `path` and everything under it leave the listing. */
   drop(path: string): void {
-    const at = lowerBound(this.es, path);
-    let end = at;
-    while (end < this.es.length && this.es[end]!.path === path) end++;
-    if (end > at) this.ownEntries().splice(at, end - at);
     const below = `${path}/`;
-    const from = lowerBound(this.es, below);
-    end = from;
-    while (end < this.es.length && this.es[end]!.path.startsWith(below)) end++;
-    if (end > from) this.ownEntries().splice(from, end - from);
+    for (const k of this.pending.keys()) if (k.startsWith(below)) this.pending.set(k, null);
+    // the paths starting `path/` are those in [`path/`, `path0`): '0' follows '/'
+    this.es = this.es.deleteRange(below, `${path}0`);
+    if (this.pending.get(path) != null || this.es.has(path)) this.pending.set(path, null);
   }
   put(e: DirEntry): void {
     this.drop(e.path);
-    this.ownEntries().splice(lowerBound(this.es, e.path), 0, e);
+    this.pending.set(e.path, e);
   }
   state(): ManagerState {
     const p = this.s;
+    const list = this.list;
+    const es = this.settled();
+    // own enumerable getters (spread, JSON and deep-equal see the lists), built once per list value
     const s: ManagerState = {
       options: p.options,
       clock: p.clock,
       root: p.root,
       directory: p.directory,
-      checkpoints: this.cps,
+      get checkpoints() {
+        return toArray(list);
+      },
       inProgress: this.inProgress,
       inflight: this.inflight,
-      entries: this.es,
+      get entries() {
+        return entriesArray(es);
+      },
       waitAccum: this.waitAccum,
       missingMetricsLogged: this.missingMetricsLogged,
       fixes: p.fixes,
     };
-    DERIVED.set(s, this.derived);
+    INTERNAL.set(s, { list, index: this.index, entries: es });
     return s;
   }
+}
+
+const ENTRY_ARRAYS = new WeakMap<SortedMap<string, DirEntry>, readonly DirEntry[]>();
+function entriesArray(es: SortedMap<string, DirEntry>): readonly DirEntry[] {
+  let a = ENTRY_ARRAYS.get(es);
+  if (a === undefined) ENTRY_ARRAYS.set(es, (a = es.values()));
+  return a;
 }
 
 // ---- directory operations ------------------------------------------------------------------
@@ -344,11 +349,8 @@ function deleteStep(w: Work, step: number, thread: string | undefined, by?: 'bac
   const tmp = w.find(final + TMP_SUFFIX);
   const committed = w.find(final);
   const target = tmp?.kind === 'dir' ? tmp : committed?.kind === 'dir' ? committed : undefined;
-  const log = (l: LogLine): void => {
-    w.logs.push(thread !== undefined ? { ...l, thread } : l);
-  };
   if (target === undefined) {
-    log({
+    logFrom(w, thread, {
       level: 'warning',
       message: `Unable to find the step ${step} for deletion or renaming, err=No step path found with name=${name}, NameFormat=${formatRepr(fmt(w.s))} for step=${step} under ${dirLabel(w.s)}.`,
     });
@@ -362,11 +364,15 @@ function deleteStep(w: Work, step: number, thread: string | undefined, by?: 'bac
     if (by !== undefined) op.by = by;
     w.ops.push(op);
     renameInto(w, target, `${w.dir}/${sub}`, name);
-    log({ level: 'info', message: `Renamed step ${step} to ${dirLabel(w.s)}/${sub}/${name}` });
+    logFrom(w, thread, { level: 'info', message: `Renamed step ${step} to ${dirLabel(w.s)}/${sub}/${name}` });
     return;
   }
   w.pathOp('remove', target.path, by);
   w.drop(target.path);
+}
+
+function logFrom(w: Work, thread: string | undefined, l: LogLine): void {
+  w.logs.push(thread !== undefined ? { ...l, thread } : l);
 }
 
 /** A step moved under the todelete subdirectory: the subdirectory's entry lists its files. */
@@ -508,7 +514,8 @@ function preemptWarning(w: Work, step: number): void {
 
 /** Orbax's `should_save`: read-only, then the latest-step check, then the save-decision policy. */
 function decide(w: Work, step: number, preempt: boolean): Decision {
-  const latest = w.checkpoints[w.checkpoints.length - 1]?.step ?? null;
+  const last = w.last;
+  const latest = last?.step ?? null;
   const inProgress = w.s.options.inProgressCheck ? w.inProgress : false;
   const d: Decision = { latest_step: latest, in_progress: inProgress, preemption: preempt };
   if (w.s.options.readOnly) {
@@ -519,7 +526,7 @@ function decide(w: Work, step: number, preempt: boolean): Decision {
   if (preempt) preemptWarning(w, step);
   const policy = w.s.options.saveDecision;
   try {
-    const v = shouldSave(policy, step, w.now, w.checkpoints, { isSavingInProgress: inProgress, reachedPreemption: preempt }, leafIndexOf(policy));
+    const v = shouldSaveAfter(policy, step, w.now, { last, count: w.count }, { isSavingInProgress: inProgress, reachedPreemption: preempt }, leafIndexOf(policy));
     for (const m of v.userLogs) w.logs.push({ level: 'user', message: m });
     return { ...d, checked: 'policy', policies: v.evaluated, result: v.result };
   } catch (e) {
@@ -529,17 +536,36 @@ function decide(w: Work, step: number, preempt: boolean): Decision {
 
 function retention(w: Work): { preservation: Preservation; remove: number[] | null; error?: ErrorRecord } {
   const p = w.s.options.preservation;
-  const cps = w.checkpoints;
   const ctx = { now: w.now };
   const children = p.type === 'AnyPreservationPolicy' ? p.policies : [p];
   const fast = w.fastRemove();
   if (fast !== null) {
     // the same verdicts without reading the whole list; the lists every output names are built when read
-    const preservation: Preservation = { checkpoints: [], remove: fast, by_policy: [] };
-    lazy(preservation, 'checkpoints', cps.length, () => cps.map((c) => c.step));
-    lazy(preservation, 'by_policy', cps.length, () => children.map((c) => keptSteps(shouldPreserve(c, cps, ctx), cps)));
+    const list = w.listNow;
+    let steps: number[] | undefined;
+    let byPolicy: Preservation['by_policy'];
+    const preservation: Preservation = {
+      get checkpoints() {
+        return (steps ??= toArray(list).map((c) => c.step));
+      },
+      set checkpoints(v) {
+        steps = v;
+      },
+      remove: fast,
+      get by_policy() {
+        if (byPolicy === undefined) {
+          const cps = toArray(list);
+          byPolicy = children.map((c) => keptSteps(shouldPreserve(c, cps, ctx), cps));
+        }
+        return byPolicy;
+      },
+      set by_policy(v) {
+        byPolicy = v;
+      },
+    };
     return { preservation, remove: fast };
   }
+  const cps = w.checkpoints;
   const steps = cps.map((c) => c.step);
   const byPolicy: Preservation['by_policy'] = [];
   const flagsBy: boolean[][] = [];
@@ -563,57 +589,6 @@ function retention(w: Work): { preservation: Preservation; remove: number[] | nu
 }
 
 const keptSteps = (flags: readonly boolean[], cps: readonly CheckpointInfo[]): number[] => cps.flatMap((c, i) => (flags[i] === true ? [c.step] : []));
-
-/** Below this many checkpoints an output's lists are built at once: a getter costs more than the list. */
-const LAZY_FROM = 32;
-
-/** The thunks of the lists not read yet, per output object. */
-const PENDING = new WeakMap<object, Map<PropertyKey, () => unknown>>();
-const GETTERS = new Map<PropertyKey, { get(this: object): unknown; set(this: object, v: unknown): void }>();
-
-/** Makes `o[key]` a plain property holding `value`. */
-function settle(o: object, key: PropertyKey, value: unknown): void {
-  PENDING.get(o)?.delete(key);
-  Object.defineProperty(o, key, { value, enumerable: true, configurable: true, writable: true });
-}
-
-/**
- * The accessor of one key, shared by every output: objects built alike keep one hidden class
- * (an accessor made per object gave each output its own, which cost more than the list).
- */
-function accessorOf(key: PropertyKey) {
-  let a = GETTERS.get(key);
-  if (a === undefined) {
-    a = {
-      get(this: object) {
-        const v = PENDING.get(this)!.get(key)!();
-        settle(this, key, v);
-        return v;
-      },
-      set(this: object, v: unknown) {
-        settle(this, key, v);
-      },
-    };
-    GETTERS.set(key, a);
-  }
-  return a;
-}
-
-/**
- * `o[key]`, a list over `n` checkpoints, computed on first read and then a plain property (same
- * place in the key order, same JSON): a save's cost does not grow with the list when nobody reads it.
- */
-function lazy<O extends object, K extends keyof O>(o: O, key: K, n: number, get: () => O[K]): void {
-  if (n < LAZY_FROM) {
-    o[key] = get();
-    return;
-  }
-  let pending = PENDING.get(o);
-  if (pending === undefined) PENDING.set(o, (pending = new Map()));
-  pending.set(key, get);
-  const { get: g, set } = accessorOf(key);
-  Object.defineProperty(o, key, { get: g, set, enumerable: true, configurable: true });
-}
 
 function save(w: Work, c: Extract<Call, { call: 'save' }>, out: CallOutput): void {
   const preempt = c.preempt === true;
@@ -721,7 +696,7 @@ function save(w: Work, c: Extract<Call, { call: 'save' }>, out: CallOutput): voi
 
 function bestStep(w: Work): number | null {
   const o = w.s.options;
-  const latest = w.checkpoints[w.checkpoints.length - 1]?.step ?? null;
+  const latest = w.last?.step ?? null;
   if (o.bestFn === null) return latest;
   if (w.checkpoints.length === 0) return null;
   const withMetrics = w.checkpoints.filter((c) => c.metrics !== null);
@@ -733,7 +708,21 @@ function bestStep(w: Work): number | null {
 /** One call of the manager: the new state and what the call did. */
 export function reduce(state: ManagerState, c: Call): [ManagerState, CallOutput] {
   const w = new Work(state, c.t, state.directory);
-  const out: CallOutput = { result: null, ops: w.ops, kept: [], in_progress: false, logs: w.logs };
+  // `kept` is built when read (a save's cost does not grow with the list when nobody reads it)
+  let keptList = EMPTY_LIST;
+  let kept: number[] | undefined;
+  const out: CallOutput = {
+    result: null,
+    ops: w.ops,
+    get kept() {
+      return (kept ??= toArray(keptList).map((x) => x.step));
+    },
+    set kept(v) {
+      kept = v;
+    },
+    in_progress: false,
+    logs: w.logs,
+  };
   if (c.call !== 'crash') background(w, c.call === 'close');
   try {
     switch (c.call) {
@@ -771,7 +760,7 @@ export function reduce(state: ManagerState, c: Call): [ManagerState, CallOutput]
         out.result = bestStep(w);
         break;
       case 'latest_step':
-        out.result = w.checkpoints[w.checkpoints.length - 1]?.step ?? null;
+        out.result = w.last?.step ?? null;
         break;
     }
   } catch (e) {
@@ -786,7 +775,8 @@ export function reduce(state: ManagerState, c: Call): [ManagerState, CallOutput]
   }
   if (w.fixed.length > 0) out.fixed = w.fixed;
   const s = w.state();
-  lazy(out, 'kept', s.checkpoints.length, () => s.checkpoints.map((x) => x.step));
+  keptList = w.listNow;
+  kept = undefined;
   out.in_progress = s.inProgress;
   if (w.now !== c.t) out.t_end = w.now;
   return [s, out];

@@ -10,12 +10,15 @@
  *
  * A save then removes only checkpoints no stable verdict keeps (`loose`, at most the bounded
  * counts plus the new one after a save) that no bounded verdict keeps, whatever the number of steps
- * seen. Any other policy (time-based, capped or closest intervals, nested unions, a negative n), or
+ * seen. The index is persistent (sortedMap.ts): a save updates it in O(log n) and the state it
+ * started from keeps its own. Any other policy (time-based, capped or closest intervals, nested unions, a negative n), or
  * a kept metric that is NaN, None or missing (where CPython's sort order or error depends on the
  * whole list), takes the full evaluation: `plan` / `build` answer null.
  */
 import type { CheckpointInfo } from './checkpointInfo.ts';
 import { metricScalar } from './checkpointInfo.ts';
+import { tail, type CheckpointList, type Listed } from './checkpointList.ts';
+import { SortedMap, hashNumber, type KeyOrder } from './sortedMap.ts';
 import type { PreservationPolicy } from './policies.ts';
 import { pyMod } from './pyvalue.ts';
 
@@ -92,17 +95,27 @@ function makePlan(p: PreservationPolicy): Plan | null {
   return { keepsAll, stable: (x) => stable.some((f) => f(x)), latest, best };
 }
 
-/** One BestN child's metric-bearing checkpoints in Python's `sorted(key, reverse)` order, with their keys. */
-interface Ranked {
-  readonly cps: CheckpointInfo[];
-  readonly keys: number[];
+/** A BestN ranking key: the metric's key, then the place in the list (Python's sort is stable). */
+interface RankKey {
+  readonly k: number;
+  readonly seq: number;
 }
 
-/** What retention reads besides the list: owned by one state at a time (the manager moves it forward). */
+const ascending: KeyOrder<RankKey> = { compare: (a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.seq - b.seq), hash: (x) => hashNumber(x.seq) };
+// sorted(reverse=True) keeps equal keys in list order too
+const descending: KeyOrder<RankKey> = { compare: (a, b) => (a.k > b.k ? -1 : a.k < b.k ? 1 : a.seq - b.seq), hash: (x) => hashNumber(x.seq) };
+
+/** One BestN child's metric-bearing checkpoints in Python's `sorted(key, reverse)` order. */
+type Ranked = SortedMap<RankKey, CheckpointInfo>;
+
+/**
+ * What retention reads besides the list, as a persistent value (an update leaves the index it
+ * came from as it was): the checkpoints no stable verdict keeps, and one ranking per BestN child.
+ */
 export interface RetentionIndex {
-  /** the checkpoints no stable verdict keeps, in list order */
-  loose: CheckpointInfo[];
-  readonly ranked: Ranked[];
+  /** the checkpoints no stable verdict keeps, in list order (none tracked when a child keeps all) */
+  readonly loose: readonly Listed[];
+  readonly ranked: readonly Ranked[];
 }
 
 /** A BestN key the fast path can order: a number, not NaN (NaN and None need CPython's exact comparisons). */
@@ -113,85 +126,65 @@ function keyOf(c: CheckpointInfo, metric: string): number | null {
   return k === null || Number.isNaN(k) ? null : k;
 }
 
+/** The rankings with `x` placed in each, or null when its key needs the full evaluation. */
+function ranked(plan: Plan, rs: readonly Ranked[], x: Listed): readonly Ranked[] | null {
+  if (x.c.metrics === null || plan.best.length === 0) return rs;
+  const next: Ranked[] = [];
+  for (let j = 0; j < plan.best.length; j++) {
+    const k = keyOf(x.c, plan.best[j]!.metric);
+    if (k === null) return null;
+    next.push(rs[j]!.set({ k, seq: x.seq }, x.c));
+  }
+  return next;
+}
+
+const isLoose = (plan: Plan, c: CheckpointInfo): boolean => !plan.keepsAll && !plan.stable(c);
+
 /** The index of a whole list, or null when a kept metric needs the full evaluation. */
-export function build(plan: Plan, cps: readonly CheckpointInfo[]): RetentionIndex | null {
-  const ranked: Ranked[] = [];
-  for (const b of plan.best) {
-    const withKeys: Array<[CheckpointInfo, number]> = [];
-    for (const c of cps) {
-      if (c.metrics === null) continue;
-      const k = keyOf(c, b.metric);
-      if (k === null) return null;
-      withKeys.push([c, k]);
-    }
-    // a stable sort on a total order: CPython's order (list order among equal keys, reverse included)
-    withKeys.sort(b.reverse ? (x, y) => (x[1] > y[1] ? -1 : x[1] < y[1] ? 1 : 0) : (x, y) => (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0));
-    ranked.push({ cps: withKeys.map((x) => x[0]), keys: withKeys.map((x) => x[1]) });
+export function build(plan: Plan, listed: readonly Listed[]): RetentionIndex | null {
+  let rs: readonly Ranked[] | null = plan.best.map((b) => SortedMap.empty(b.reverse ? descending : ascending));
+  const loose: Listed[] = [];
+  for (const x of listed) {
+    if ((rs = ranked(plan, rs, x)) === null) return null;
+    if (isLoose(plan, x.c)) loose.push(x);
   }
-  return { loose: cps.filter((c) => !plan.stable(c)), ranked };
+  return { loose, ranked: rs };
 }
 
-/** `c` appended to the list; false when it makes the index unusable (the caller drops it). */
-export function append(plan: Plan, ix: RetentionIndex, c: CheckpointInfo): boolean {
-  if (c.metrics !== null)
-    for (let j = 0; j < plan.best.length; j++) {
-      const k = keyOf(c, plan.best[j]!.metric);
-      if (k === null) return false;
-      const r = ix.ranked[j]!;
-      // after every equal key: the newest is last in list order
-      const at = plan.best[j]!.reverse ? firstWhere(r.keys, (x) => x < k) : firstWhere(r.keys, (x) => x > k);
-      r.cps.splice(at, 0, c);
-      r.keys.splice(at, 0, k);
-    }
-  if (!plan.stable(c)) ix.loose.push(c);
-  return true;
+/** The index with `x` appended to the list, or null when `x` makes it unusable (the full evaluation takes over). */
+export function append(plan: Plan, ix: RetentionIndex, x: Listed): RetentionIndex | null {
+  const rs = ranked(plan, ix.ranked, x);
+  if (rs === null) return null;
+  return { loose: isLoose(plan, x.c) ? [...ix.loose, x] : ix.loose, ranked: rs };
 }
 
-/** The checkpoints in `gone` left the list. */
-export function removeAll(plan: Plan, ix: RetentionIndex, gone: readonly CheckpointInfo[]): void {
-  if (gone.length === 0) return;
-  const set = new Set(gone);
-  ix.loose = ix.loose.filter((c) => !set.has(c));
-  for (const c of gone) {
-    if (c.metrics === null) continue;
-    for (let j = 0; j < plan.best.length; j++) {
-      const r = ix.ranked[j]!;
-      const k = keyOf(c, plan.best[j]!.metric)!;
-      const rev = plan.best[j]!.reverse;
-      let i = rev ? firstWhere(r.keys, (x) => x <= k) : firstWhere(r.keys, (x) => x >= k);
-      while (i < r.cps.length && r.cps[i] !== c) i++;
-      if (i < r.cps.length) {
-        r.cps.splice(i, 1);
-        r.keys.splice(i, 1);
-      }
-    }
-  }
+/** The index once the checkpoints in `gone` left the list. */
+export function removeAll(plan: Plan, ix: RetentionIndex, gone: readonly Listed[]): RetentionIndex {
+  if (gone.length === 0) return ix;
+  const seqs = new Set(gone.map((x) => x.seq));
+  const loose = ix.loose.some((x) => seqs.has(x.seq)) ? ix.loose.filter((x) => !seqs.has(x.seq)) : ix.loose;
+  const ranked = ix.ranked.map((r, j) => {
+    for (const x of gone) if (x.c.metrics !== null) r = r.delete({ k: keyOf(x.c, plan.best[j]!.metric)!, seq: x.seq });
+    return r;
+  });
+  return { loose, ranked };
 }
 
-/** The first index of a monotone array where `pred` holds (binary search). */
-function firstWhere(xs: readonly number[], pred: (x: number) => boolean): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (pred(xs[mid]!)) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
-
-/** The steps retention removes from `cps` (the list after the save), in list order: `shouldPreserve`'s union, negated. */
-export function toRemove(plan: Plan, ix: RetentionIndex, cps: readonly CheckpointInfo[]): number[] {
-  const len = cps.length;
+/**
+ * The steps retention removes from `list` (the list after the save), in list order:
+ * `shouldPreserve`'s union, negated. Reads only the loose checkpoints and the kept tails.
+ */
+export function toRemove(plan: Plan, ix: RetentionIndex, list: CheckpointList): number[] {
+  const len = list.bySeq.size;
   // BestN keeps the whole list while it holds at most n
   if (plan.keepsAll || ix.loose.length === 0 || plan.best.some((b) => len <= b.n)) return [];
   const kept = new Set<CheckpointInfo>();
-  for (const n of plan.latest) for (let i = Math.max(0, len - n); i < len; i++) kept.add(cps[i]!);
+  for (const n of plan.latest) for (const c of tail(list, n)) kept.add(c);
   plan.best.forEach((b, j) => {
-    const r = ix.ranked[j]!.cps;
-    for (let i = Math.max(0, r.length - b.n); i < r.length; i++) kept.add(r[i]!);
+    const r = ix.ranked[j]!;
+    for (const c of r.values(r.size - b.n)) kept.add(c);
   });
   const out: number[] = [];
-  for (const c of ix.loose) if (!kept.has(c)) out.push(c.step);
+  for (const x of ix.loose) if (!kept.has(x.c)) out.push(x.c.step);
   return out;
 }

@@ -86,41 +86,77 @@ export function shouldSave(
   ctx: DecisionContext,
   index: ReadonlyMap<string, number> = leafIndexOf(policy),
 ): SaveVerdict {
-  const evaluated: Array<[number, boolean]> = [];
-  const userLogs: string[] = [];
-  const leaf = (p: Exclude<SaveDecisionPolicy, { type: 'AnySavePolicy' }>): boolean => {
-    let r: boolean;
-    switch (p.type) {
-      case 'FixedIntervalPolicy':
-        r = pyMod(step, p.interval) === 0;
-        break;
-      case 'SpecificStepsPolicy':
-        r = p.steps.includes(step);
-        break;
-      case 'ContinuousCheckpointingPolicy': {
-        const last = previous[previous.length - 1];
-        if (ctx.isSavingInProgress) r = false;
-        else if (last === undefined || p.minimum_interval_secs == null) r = true;
-        else r = timeDiffMicros(now, last.time) >= Math.round(p.minimum_interval_secs * 1e6);
-        break;
-      }
-      case 'PreemptionCheckpointingPolicy':
-        r = ctx.reachedPreemption;
-        break;
-      case 'InitialSavePolicy':
-        r = previous.length === 0;
-        break;
-      case '_ShouldSaveFnPolicy': {
-        const latest = previous[previous.length - 1]?.step ?? null;
-        r = callShouldSaveFn(p.fn, step, latest);
-        userLogs.push(`should_save_fn(${step}, ${latest ?? 'None'}) -> ${r ? 'True' : 'False'}`);
-        break;
-      }
+  return shouldSaveAfter(policy, step, now, { last: previous[previous.length - 1], count: previous.length }, ctx, index);
+}
+
+/** What the save-decision policies read of the previous steps: the last one and how many there are. */
+export interface PreviousSteps {
+  readonly last: CheckpointInfo | undefined;
+  readonly count: number;
+}
+
+/** `shouldSave` from the last checkpoint and the count alone (the manager's list is not an array). */
+export function shouldSaveAfter(
+  policy: SaveDecisionPolicy,
+  step: number,
+  now: CkptTime,
+  previous: PreviousSteps,
+  ctx: DecisionContext,
+  index: ReadonlyMap<string, number> = leafIndexOf(policy),
+): SaveVerdict {
+  const e: Evaluation = { step, now, previous, ctx, index, evaluated: [], userLogs: [] };
+  const result = evalPolicy(e, policy);
+  return { result, evaluated: e.evaluated, userLogs: e.userLogs };
+}
+
+/** One `should_save` call's inputs and what it records (top-level functions: no closures per call). */
+interface Evaluation {
+  readonly step: number;
+  readonly now: CkptTime;
+  readonly previous: PreviousSteps;
+  readonly ctx: DecisionContext;
+  readonly index: ReadonlyMap<string, number>;
+  readonly evaluated: Array<[number, boolean]>;
+  readonly userLogs: string[];
+}
+
+/** AnySavePolicy stops at its first true child, as Python's `any` over a generator. */
+function evalPolicy(e: Evaluation, p: SaveDecisionPolicy): boolean {
+  if (p.type !== 'AnySavePolicy') return leaf(e, p);
+  for (const c of p.policies) if (evalPolicy(e, c)) return true;
+  return false;
+}
+
+function leaf(e: Evaluation, p: Exclude<SaveDecisionPolicy, { type: 'AnySavePolicy' }>): boolean {
+  const { step, previous, ctx } = e;
+  let r: boolean;
+  switch (p.type) {
+    case 'FixedIntervalPolicy':
+      r = pyMod(step, p.interval) === 0;
+      break;
+    case 'SpecificStepsPolicy':
+      r = p.steps.includes(step);
+      break;
+    case 'ContinuousCheckpointingPolicy': {
+      const last = previous.last;
+      if (ctx.isSavingInProgress) r = false;
+      else if (last === undefined || p.minimum_interval_secs == null) r = true;
+      else r = timeDiffMicros(e.now, last.time) >= Math.round(p.minimum_interval_secs * 1e6);
+      break;
     }
-    evaluated.push([index.get(leafKey(p))!, r]);
-    return r;
-  };
-  const evalPolicy = (p: SaveDecisionPolicy): boolean => (p.type === 'AnySavePolicy' ? p.policies.some(evalPolicy) : leaf(p));
-  const result = evalPolicy(policy);
-  return { result, evaluated, userLogs };
+    case 'PreemptionCheckpointingPolicy':
+      r = ctx.reachedPreemption;
+      break;
+    case 'InitialSavePolicy':
+      r = previous.count === 0;
+      break;
+    case '_ShouldSaveFnPolicy': {
+      const latest = previous.last?.step ?? null;
+      r = callShouldSaveFn(p.fn, step, latest);
+      e.userLogs.push(`should_save_fn(${step}, ${latest ?? 'None'}) -> ${r ? 'True' : 'False'}`);
+      break;
+    }
+  }
+  e.evaluated.push([e.index.get(leafKey(p))!, r]);
+  return r;
 }

@@ -167,7 +167,6 @@ export function simulateOrbaxSteps(options: unknown, steps: Iterable<OrbaxStep>,
       if (s0 === null) throw new OrbaxSimulationError('options', `${init.error?.type}: ${init.error?.message}`);
       state = s0;
     }
-    const before = state.checkpoints.map((c) => c.step);
     const [next, out] = reduce(state, { call: 'save', step: s.step, t, metrics: toOrbaxMetrics(s.metrics) ?? undefined });
     state = next;
     lastT = out.t_end ?? t;
@@ -179,8 +178,9 @@ export function simulateOrbaxSteps(options: unknown, steps: Iterable<OrbaxStep>,
     }
     const wrote = out.result === true || out.added !== undefined;
     if (wrote) saved.push(s.step);
-    const now = new Set(out.kept);
-    const removed = [...before, ...(wrote ? [s.step] : [])].filter((x) => !now.has(x));
+    // a save changes the list by its append and retention's removals (in list order), nothing else:
+    // read from the call, not from whole lists, so a step costs the same however many are kept
+    const removed = [...(out.preservation?.remove ?? [])];
     if (out.error !== undefined) errors++;
     if (wrote || removed.length > 0 || out.error !== undefined || out.fixed !== undefined)
       events.push({ step: s.step, saved: wrote, removed, ...(out.error !== undefined ? { error: out.error } : {}), ...(out.fixed !== undefined ? { fixed: out.fixed } : {}) });
