@@ -1,12 +1,15 @@
 /**
  * The rerooting map against the simplest model of a Python dict (an array of pairs): any sequence
  * of set/delete applied to ANY earlier version (branching, going back and forth) must leave every
- * version answering exactly as the model of that version does.
+ * version answering exactly as the model of that version does. Twelve keys, so versions cross the
+ * size where a small (copied) map becomes a rerooting one, both ways.
  */
 import { test } from 'node:test';
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { VMap } from '../src/core/vmap.ts';
+
+const KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'];
 
 type Model = ReadonlyArray<readonly [string, number]>;
 const mset = (m: Model, k: string, v: number): Model => (m.some(([x]) => x === k) ? m.map(([x, y]) => [x, x === k ? v : y] as const) : [...m, [k, v] as const]);
@@ -15,7 +18,7 @@ const mdel = (m: Model, k: string): Model => m.filter(([x]) => x !== k);
 const op = fc.record({
   from: fc.nat(), // which existing version to branch from (modulo the count)
   kind: fc.constantFrom('set', 'set', 'delete'),
-  key: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+  key: fc.constantFrom(...KEYS),
   value: fc.integer({ min: 0, max: 9 }),
   probe: fc.nat(), // which version to read afterwards
 });
@@ -24,7 +27,7 @@ const seed = Number(process.env.FC_SEED ?? 20261128);
 
 test('every version of a VMap answers like the model of that version', () => {
   fc.assert(
-    fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.integer({ min: 0, max: 9 })), { maxLength: 4 }), fc.array(op, { maxLength: 60 }), (initial, ops) => {
+    fc.property(fc.array(fc.tuple(fc.constantFrom(...KEYS), fc.integer({ min: 0, max: 9 })), { maxLength: 12 }), fc.array(op, { maxLength: 60 }), (initial, ops) => {
       const versions: Array<[VMap<number>, Model]> = [[VMap.from(initial), initial.reduce<Model>((m, [k, v]) => mset(m, k, v), [])]];
       for (const o of ops) {
         const [vm, model] = versions[o.from % versions.length]!;
@@ -32,7 +35,16 @@ test('every version of a VMap answers like the model of that version', () => {
         const [pv, pm] = versions[o.probe % versions.length]!;
         assert.deepEqual(pv.entries(), pm.map(([k, v]) => [k, v]));
         assert.equal(pv.size, pm.length);
-        for (const k of ['a', 'b', 'c', 'd', 'e']) assert.equal(pv.get(k), pm.find(([x]) => x === k)?.[1]);
+        for (const k of KEYS) {
+          assert.equal(pv.get(k), pm.find(([x]) => x === k)?.[1]);
+          assert.equal(pv.has(k), pm.some(([x]) => x === k));
+        }
+        const ranked: Array<[string, number, number]> = [];
+        pv.forEachRanked((v, k, rank) => ranked.push([k, v, rank]));
+        assert.deepEqual(ranked.sort((a, b) => a[2] - b[2]).map(([k, v]) => [k, v]), pm.map(([k, v]) => [k, v]));
+        const odd = (v: number) => v % 2 === 1;
+        assert.equal(pv.some(odd), pm.some(([, v]) => odd(v)));
+        assert.deepEqual(pv.deleteWhere(odd).entries(), pm.filter(([, v]) => !odd(v)).map(([k, v]) => [k, v]));
       }
       for (const [vm, model] of versions) assert.deepEqual(vm.entries(), model.map(([k, v]) => [k, v]));
     }),
