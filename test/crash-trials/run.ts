@@ -96,6 +96,19 @@ function inspect(dir: string): { records: Map<string, Record<string, unknown>>; 
   return { records, temps, problems };
 }
 
+/**
+ * Whether resume may start from this checkpoint (the runtime's rule, docs/embedding.md): each save
+ * it names as still in flight reached the folder, or holds this very model (a save of the same
+ * decision, rewritten from it), or is removed by its own decision. A newer checkpoint captured
+ * while an older decision's save was in flight, that save then lost to a kill, describes a folder
+ * that never existed: resume takes the newest one that does not.
+ */
+function resumable(rec: Record<string, unknown>, present: ReadonlyMap<string, unknown>): boolean {
+  const list = (k: string) => (Array.isArray(rec[k]) ? (rec[k] as string[]) : []);
+  const own = new Set([...list('sameDecisionSaves'), ...list('pendingRemovals')]);
+  return list('pendingSaves').every((k) => present.has(k) || own.has(k));
+}
+
 interface Run {
   readonly lines: string[];
   /** ms after spawn each line arrived */
@@ -172,7 +185,7 @@ export async function crashTrial(child: string, seed: number): Promise<TrialResu
     for (let run = 0; run <= maxKills && failures.length === 0; run++) {
       const last = run === maxKills;
       const had = inspect(dir);
-      const newest = [...had.records.values()].reduce<Record<string, unknown> | null>((a, x) => (a === null || Number(x['seq']) > Number(a['seq']) ? x : a), null);
+      const newest = [...had.records.values()].filter((x) => resumable(x, had.records)).reduce<Record<string, unknown> | null>((a, x) => (a === null || Number(x['seq']) > Number(a['seq']) ? x : a), null);
       // where this run is killed: a phase at random, then a moment inside it
       const target = last ? null : (['start-up', 'resume', 'first save', 'training'] as const)[Math.floor(r() * 4)];
       const k = firstSave !== null && target === 'first save' && !savedBefore ? firstSave : Math.floor(r() * n);
