@@ -7,14 +7,14 @@ import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import * as E from 'fp-ts/lib/Either.js';
+import { E } from '../core/deps.cts';
 import { decodeFact, parseTrainerText, runFactsFrom, type LoopFacts, type RunFacts } from '../sources/loopFacts.ts';
 import { logMetricNames, openLog, type FitLog } from '../sources/open.ts';
 import { didYouMean } from '../core/didYouMean.ts';
 import { SourceError } from '../sources/records.ts';
 import { issueText, parseStructured, type TextIssue } from '../sources/structuredText.ts';
 import { readTrainerFile } from '../sources/text.ts';
-import { parseAnyPolicyText, readAnyPolicyArg, type AnyPolicy, type Policy } from '../policyFile.ts';
+import { readAnyPolicyArgLazy, type AnyPolicy, type Policy } from '../policyText.ts';
 import { rel } from '../simulate/figures.ts';
 import type { AdapterOutput, DialectPolicy, LogSource } from '../simulate/dialects/index.ts';
 import { FRAMEWORK, lightningReport, type Report, type ReportFit, type ReportPolicy } from '../simulate/dialects/result.ts';
@@ -500,7 +500,7 @@ export function registerSimulate(program: Command): void {
       .option('--policy <file|inline>', 'the policy: a JSON/YAML file or inline text with ModelCheckpoint option names (default: Lightning\'s defaults); with dialect: keras, orbax or transformers, that framework\'s options (docs/simulate.md, "Dialects")'),
   ).action(async (logs: string[], o: CommonOptions & { policy?: string }) => {
     try {
-      const p = o.policy === undefined ? parseAnyPolicyText('', 'inline', o.set) : readAnyPolicyArg(o.policy, o.set);
+      const p = await readAnyPolicyArgLazy(o.policy, o.set);
       if (E.isLeft(p)) throw issuesError(p.left);
       process.exitCode = await executeAny([p.right], logs, o, false);
     } catch (e) {
@@ -526,7 +526,7 @@ export function registerSimulate(program: Command): void {
       const policies: AnyPolicy[] = [];
       const issues: TextIssue[] = [];
       for (const a of args.slice(0, -1)) {
-        const p = readAnyPolicyArg(a, o.set);
+        const p = await readAnyPolicyArgLazy(a, o.set);
         if (E.isLeft(p)) issues.push(...p.left);
         else policies.push(p.right);
       }

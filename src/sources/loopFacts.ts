@@ -5,7 +5,7 @@
  * (see reconstruct.ts). Per-fit entries (`fits:`) describe resumed runs: which checkpoint a fit
  * resumed from and where a fit raised.
  */
-import * as E from 'fp-ts/lib/Either.js';
+import { E } from '../core/deps.cts';
 import { didYouMean, parseStructured, type Position, type StructuredText, type TextIssue } from './structuredText.ts';
 
 /** `val_check_interval`: a fraction of an epoch (float) or a number of batches (int). */

@@ -28,7 +28,7 @@ import type { LoopEvent, LoopView, TrainerFacts } from '../core/events.ts';
 import { findStart } from './fitStart.ts';
 import { inferLoop } from './inferLoop.ts';
 import { effectiveValBatches, valCheckBatch } from './loopFacts.ts';
-import { classify, moduleEpoch, type Group } from './recordKinds.ts';
+import { classify, moduleEpoch, type Classified, type Group } from './recordKinds.ts';
 import { originText, SourceError, type LogRecord, type Origin } from './records.ts';
 import { isLoggerOnly } from './roles.ts';
 import type { FitStart, RecordKind, ReconstructOptions, ResolvedFacts, TimelineItem, UnknownValue } from './timeline.ts';
@@ -438,6 +438,9 @@ export class LoopReconstructor {
 
   // ---- records -----------------------------------------------------------------------------------
 
+  /** the next group's classification, when processGroup looked ahead at it */
+  private peeked: { grp: Group; c: Classified[] } | null = null;
+
   private processHeld(atEnd: boolean) {
     // a group is handled once the next one is known: it shows where an epoch ends
     while (this.held.length > (atEnd ? 0 : 1)) {
@@ -449,7 +452,9 @@ export class LoopReconstructor {
 
   private processGroup(grp: Group, next: Group | null) {
     if (this.crashed) return;
-    const c = classify(grp, this.opts.role);
+    // the previous group's look ahead classified this one already
+    const c = this.peeked !== null && this.peeked.grp === grp ? this.peeked.c : classify(grp, this.opts.role);
+    this.peeked = null;
     for (const k of c) {
       if (k.kind !== 'train' && k.kind !== 'val' && k.kind !== 'epoch') continue;
       for (const n of k.record.metrics.keys()) {
@@ -490,6 +495,7 @@ export class LoopReconstructor {
     const hasAgg = c.some((k) => k.kind === 'epoch');
     if (this.N === null) {
       const nc = next ? classify(next, this.opts.role) : null;
+      if (next !== null) this.peeked = { grp: next, c: nc! };
       const nextEp = nc ? moduleEpoch(nc) : null;
       if (next === null || (nextEp !== null && nextEp > ep)) {
         // the epoch's last rows: its end lies between here and the next epoch's first row
