@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `ckpt` command: the bundled CLI (npm run build, or npm pack, writes dist/; scripts/bundle-cli.mjs),
+// The `ckpt` command: the bundled CLI (npm run build, or npm pack, writes dist/; .ci/bundle-cli.mjs),
 // else the compiled modules when only tsc has run.
 import { fileURLToPath } from 'node:url';
 
