@@ -134,9 +134,16 @@ export async function readAnyPolicyArgLazy(arg: string | undefined, sets: readon
     named = true;
     return [];
   };
-  const read = (check: DialectCheck) => (arg === undefined ? parseText('', 'inline', sets, true, check) : readArg(arg, sets, (text, source, s) => parseText(text, source, s, true, check)));
-  const first = read(probe);
-  return named ? read(await loadDialectCheck()) : first;
+  // the file is read once: the second pass, when a dialect is named, parses the same text again
+  let read: [string, string, readonly string[]] = ['', 'inline', sets];
+  const first =
+    arg === undefined
+      ? parseText(...read, true, probe)
+      : readArg(arg, sets, (text, source, s) => {
+          read = [text, source, s];
+          return parseText(text, source, s, true, probe);
+        });
+  return named ? parseText(...read, true, await loadDialectCheck()) : first;
 }
 
 /** A policy argument: a file path if one exists, else inline JSON/YAML (`'{monitor: val_loss, save_top_k: 3}'`). */
