@@ -9,6 +9,13 @@
  * its successor), and there a HAMT pays a path copy and a string hash per operation: with a million
  * kept checkpoints that was ~8x slower per event. Observably this map is as immutable as a HAMT.
  *
+ * Small maps (at most SMALL entries, the usual top-k and file model) are immutable arrays instead,
+ * copied on each write: the rerooting chain points from old versions to new ones, so once one old
+ * version is promoted by the GC every later version is kept until the next full collection (each
+ * save's nodes, entries, keys and Map tables were promoted: a third of a saving event was GC).
+ * Copying a few entries makes only young garbage, and new versions point to old data, never back.
+ * A small map becomes a rerooting one when it grows past SMALL (and stays one).
+ *
  * Order: each entry carries the sequence number of its insertion; updating an existing key keeps
  * it, deleting and re-inserting moves the key to the end (exactly what Python's dict does).
  */
@@ -18,8 +25,14 @@ interface Entry<V> {
   readonly s: number;
 }
 
+/** The largest size kept as a small (copied) map. */
+const SMALL = 8;
+
 export class VMap<V> implements Iterable<[string, V]> {
-  /** the root's native map; null for an undo record */
+  /** a small version's keys and values, in insertion order (never mutated); null for a rerooting version */
+  private readonly ks: readonly string[] | null;
+  private readonly vs: readonly V[] | null;
+  /** the root's native map; null for an undo record (and for a small version) */
   private map: Map<string, Entry<V>> | null;
   /** the insertion counter of this version */
   private readonly seq: number;
@@ -62,7 +75,9 @@ export class VMap<V> implements Iterable<[string, V]> {
     return node.map!;
   }
 
-  private constructor(map: Map<string, Entry<V>>, seq: number) {
+  private constructor(map: Map<string, Entry<V>> | null, seq: number, ks: readonly string[] | null, vs: readonly V[] | null) {
+    this.ks = ks;
+    this.vs = vs;
     this.map = map;
     this.seq = seq;
     this.key = '';
@@ -71,7 +86,7 @@ export class VMap<V> implements Iterable<[string, V]> {
   }
 
   static empty<V>(): VMap<V> {
-    return new VMap<V>(new Map(), 0);
+    return new VMap<V>(null, 0, [], []);
   }
 
   static from<V>(entries: Iterable<readonly [string, V]>): VMap<V> {
@@ -81,7 +96,19 @@ export class VMap<V> implements Iterable<[string, V]> {
       const old = map.get(k);
       map.set(k, { v, s: old ? old.s : s++ });
     }
-    return new VMap<V>(map, s);
+    if (map.size > SMALL) return new VMap<V>(map, s, null, null);
+    // the map's order is the insertion order (an update keeps a key's place)
+    const ks: string[] = [];
+    const vs: V[] = [];
+    for (const [k, e] of map) ks.push(k), vs.push(e.v);
+    return new VMap<V>(null, 0, ks, vs);
+  }
+
+  /** A rerooting root holding the small version's entries (ranks are positions). */
+  private static grown<V>(ks: readonly string[], vs: readonly V[]): Map<string, Entry<V>> {
+    const map = new Map<string, Entry<V>>();
+    for (let i = 0; i < ks.length; i++) map.set(ks[i]!, { v: vs[i]!, s: i });
+    return map;
   }
 
   private get m(): Map<string, Entry<V>> {
@@ -89,19 +116,36 @@ export class VMap<V> implements Iterable<[string, V]> {
   }
 
   get size(): number {
-    return this.m.size;
+    return this.ks !== null ? this.ks.length : this.m.size;
   }
 
   get(key: string): V | undefined {
+    if (this.ks !== null) {
+      const i = this.ks.indexOf(key);
+      return i < 0 ? undefined : this.vs![i];
+    }
     return this.m.get(key)?.v;
   }
 
   has(key: string): boolean {
-    return this.m.has(key);
+    return this.ks !== null ? this.ks.indexOf(key) >= 0 : this.m.has(key);
   }
 
   /** This version with key -> value; an existing key keeps its place in the order. */
   set(key: string, value: V): VMap<V> {
+    const ks = this.ks;
+    if (ks !== null) {
+      const i = ks.indexOf(key);
+      if (i >= 0) {
+        const vs = this.vs!.slice();
+        vs[i] = value;
+        return new VMap<V>(null, 0, ks, vs);
+      }
+      if (ks.length < SMALL) return new VMap<V>(null, 0, [...ks, key], [...this.vs!, value]);
+      const map = VMap.grown(ks, this.vs!);
+      map.set(key, { v: value, s: ks.length });
+      return new VMap<V>(map, ks.length + 1, null, null);
+    }
     const map = this.m;
     const old = map.get(key);
     const seq = this.seq;
@@ -110,6 +154,16 @@ export class VMap<V> implements Iterable<[string, V]> {
 
   /** This version without key (the same version when the key is absent). */
   delete(key: string): VMap<V> {
+    const ks = this.ks;
+    if (ks !== null) {
+      const i = ks.indexOf(key);
+      if (i < 0) return this;
+      const nks = ks.slice();
+      const nvs = this.vs!.slice();
+      nks.splice(i, 1);
+      nvs.splice(i, 1);
+      return new VMap<V>(null, 0, nks, nvs);
+    }
     const map = this.m;
     const old = map.get(key);
     if (old === undefined) return this;
@@ -119,7 +173,7 @@ export class VMap<V> implements Iterable<[string, V]> {
   private write(map: Map<string, Entry<V>>, key: string, old: Entry<V> | undefined, entry: Entry<V> | undefined, nextSeq: number): VMap<V> {
     if (entry === undefined) map.delete(key);
     else map.set(key, entry);
-    const root = new VMap<V>(map, nextSeq);
+    const root = new VMap<V>(map, nextSeq, null, null);
     // this version becomes an undo record: restoring `old` at `key` (its `seq` is restored with it)
     this.map = null;
     this.key = key;
@@ -130,6 +184,8 @@ export class VMap<V> implements Iterable<[string, V]> {
 
   /** Entries in insertion order. */
   entries(): Array<[string, V]> {
+    const ks = this.ks;
+    if (ks !== null) return ks.map((k, i) => [k, this.vs![i]!]);
     const list = [...this.m.entries()];
     list.sort((a, b) => a[1].s - b[1].s);
     return list.map(([k, e]) => [k, e.v]);
@@ -145,11 +201,21 @@ export class VMap<V> implements Iterable<[string, V]> {
 
   /** Visits every entry with its insertion rank (in no particular order): order-aware scans without sorting. */
   forEachRanked(fn: (value: V, key: string, rank: number) => void): void {
+    const ks = this.ks;
+    if (ks !== null) {
+      for (let i = 0; i < ks.length; i++) fn(this.vs![i]!, ks[i]!, i);
+      return;
+    }
     for (const [k, e] of this.m) fn(e.v, k, e.s);
   }
 
   /** Does any entry satisfy `pred`? (any order) */
   some(pred: (value: V, key: string) => boolean): boolean {
+    const ks = this.ks;
+    if (ks !== null) {
+      for (let i = 0; i < ks.length; i++) if (pred(this.vs![i]!, ks[i]!)) return true;
+      return false;
+    }
     for (const [k, e] of this.m) if (pred(e.v, k)) return true;
     return false;
   }
@@ -157,7 +223,8 @@ export class VMap<V> implements Iterable<[string, V]> {
   /** This version without every key matching `pred`. */
   deleteWhere(pred: (value: V, key: string) => boolean): VMap<V> {
     const doomed: string[] = [];
-    for (const [k, e] of this.m) if (pred(e.v, k)) doomed.push(k);
+    if (this.ks !== null) this.forEachRanked((v, k) => void (pred(v, k) && doomed.push(k)));
+    else for (const [k, e] of this.m) if (pred(e.v, k)) doomed.push(k);
     let out: VMap<V> = this;
     for (const k of doomed) out = out.delete(k);
     return out;
