@@ -9,7 +9,7 @@
  */
 import { t } from './deps.cts';
 import { VMap } from './vmap.ts';
-import { isLocalPath, pyDirname, pyJoin, pyNormpath } from './paths.ts';
+import { isLocalPath, pyDirname, pyJoin2, pyNormpath } from './paths.ts';
 
 export type FileNode =
   | { readonly kind: 'file' }
@@ -39,7 +39,7 @@ export function fileKey(path: string, cwd: string): string {
   // an absolute path is local (a URL starts with its scheme); skips the scheme regex on the hot path
   if (path.charCodeAt(0) === 47) return pyNormpath(path);
   if (!isLocalPath(path)) return path;
-  return pyNormpath(path.startsWith('/') ? path : pyJoin(cwd, path));
+  return pyNormpath(path.startsWith('/') ? path : pyJoin2(cwd, path));
 }
 
 function ancestors(key: string): string[] {
@@ -80,7 +80,7 @@ export function resolveNode(tree: FileTree, key: string): FileNode | undefined {
   for (let hops = 0; hops < 40; hops++) {
     const node = tree.get(k);
     if (node === undefined || node.kind !== 'symlink') return node;
-    k = pyNormpath(node.target.startsWith('/') ? node.target : pyJoin(pyDirname(k), node.target));
+    k = pyNormpath(node.target.startsWith('/') ? node.target : pyJoin2(pyDirname(k), node.target));
   }
   return undefined;
 }
@@ -102,8 +102,9 @@ export function writeFile(tree: FileTree, key: string): FileTree {
 
 /** Lightning's remove: only when the path exists following symlinks; then the entry itself goes. */
 export function removePath(tree: FileTree, key: string): FileTree {
-  if (!exists(tree, key)) return tree;
-  return tree.get(key)?.kind === 'dir' ? removeSubtree(tree, key) : tree.delete(key);
+  const node = tree.get(key);
+  if (node === undefined || (node.kind === 'symlink' && !exists(tree, key))) return tree;
+  return node.kind === 'dir' ? removeSubtree(tree, key) : tree.delete(key);
 }
 
 /** save_last='link': whatever is at `key` is removed and a symlink with text `target` takes its place. */

@@ -21,12 +21,15 @@ export function isLocalPath(path: string): boolean {
 /** os.path.join for POSIX: an absolute component restarts the path. */
 export function pyJoin(first: string, ...rest: string[]): string {
   let out = first;
-  for (const part of rest) {
-    if (part.startsWith('/')) out = part;
-    else if (out === '' || out.endsWith('/')) out += part;
-    else out += '/' + part;
-  }
+  for (const part of rest) out = pyJoin2(out, part);
   return out;
+}
+
+/** os.path.join of two components (no rest array: the reducer joins a name per save). */
+export function pyJoin2(first: string, second: string): string {
+  if (second.charCodeAt(0) === 47) return second;
+  if (first === '' || first.charCodeAt(first.length - 1) === 47) return first + second;
+  return first + '/' + second;
 }
 
 /** os.path.normpath for POSIX (Python keeps exactly two leading slashes; we fold them like one). */
@@ -51,7 +54,7 @@ export function pyNormpath(path: string): string {
 
 /** os.path.abspath: join with the working directory, then normpath. */
 export function pyAbspath(path: string, cwd: string): string {
-  return pyNormpath(path.startsWith('/') ? path : pyJoin(cwd, path));
+  return pyNormpath(path.startsWith('/') ? path : pyJoin2(cwd, path));
 }
 
 /** os.path.dirname */
@@ -79,7 +82,7 @@ export function pyRelpath(path: string, start: string, cwd: string): string {
  * collapses it), only dropping empty and `.` segments. Lightning compares these for removals.
  */
 export function pathlibAbsoluteParts(path: string, cwd: string): string[] {
-  const full = path.startsWith('/') ? path : pyJoin(cwd, path);
+  const full = path.startsWith('/') ? path : pyJoin2(cwd, path);
   return full.split('/').filter((s) => s !== '' && s !== '.');
 }
 

@@ -141,7 +141,19 @@ export class VMap<V> implements Iterable<[string, V]> {
         vs[i] = value;
         return new VMap<V>(null, 0, ks, vs);
       }
-      if (ks.length < SMALL) return new VMap<V>(null, 0, [...ks, key], [...this.vs!, value]);
+      if (ks.length < SMALL) {
+        // copied by hand: a spread goes through the iterator protocol
+        const vs = this.vs!;
+        const nks: string[] = [];
+        const nvs: V[] = [];
+        for (let j = 0; j < ks.length; j++) {
+          nks.push(ks[j]!);
+          nvs.push(vs[j]!);
+        }
+        nks.push(key);
+        nvs.push(value);
+        return new VMap<V>(null, 0, nks, nvs);
+      }
       const map = VMap.grown(ks, this.vs!);
       map.set(key, { v: value, s: ks.length });
       return new VMap<V>(map, ks.length + 1, null, null);
@@ -158,10 +170,15 @@ export class VMap<V> implements Iterable<[string, V]> {
     if (ks !== null) {
       const i = ks.indexOf(key);
       if (i < 0) return this;
-      const nks = ks.slice();
-      const nvs = this.vs!.slice();
-      nks.splice(i, 1);
-      nvs.splice(i, 1);
+      // copied by hand without the entry: splice would also allocate the removed elements' array
+      const vs = this.vs!;
+      const nks: string[] = [];
+      const nvs: V[] = [];
+      for (let j = 0; j < ks.length; j++) {
+        if (j === i) continue;
+        nks.push(ks[j]!);
+        nvs.push(vs[j]!);
+      }
       return new VMap<V>(null, 0, nks, nvs);
     }
     const map = this.m;

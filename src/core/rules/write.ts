@@ -10,7 +10,7 @@ import { exists, fileKey, removePath, writeFile, writeSymlink } from '../files.t
 import { PyFormatError, pyStrRepr } from '../format/pyformat.ts';
 import { formatCheckpointName, type NameOptions } from '../format/template.ts';
 import type { PolicyConfig } from '../config.ts';
-import { isLocalPath, isStrictParent, pathlibAbsoluteParts, pyAbspath, pyDirname, pyJoin, pyRelpath } from '../paths.ts';
+import { isLocalPath, isStrictParent, pathlibAbsoluteParts, pyAbspath, pyDirname, pyJoin2, pyRelpath } from '../paths.ts';
 import type { PolicyState } from '../state.ts';
 import { CandidateView, Raised, trainerOf, type Hook } from './hook.ts';
 
@@ -42,7 +42,7 @@ export function formatName(h: Hook, template: string | null, ver?: number): stri
     throw e;
   }
   const dirpath = h.s.dirpath;
-  const path = dirpath ? pyJoin(dirpath, name) : name;
+  const path = dirpath ? pyJoin2(dirpath, name) : name;
   guardInside(h, path);
   return path;
 }
@@ -52,7 +52,7 @@ function guardInside(h: Hook, path: string) {
   const dirpath = h.s.dirpath ?? '';
   // the common case first, without a regex or normalization: an absolute dirpath with nothing to
   // collapse, and the name directly under it
-  if (dirpath.length > 1 && dirpath.charCodeAt(0) === 47 && path.startsWith(dirpath) && path.charCodeAt(dirpath.length) === 47 && isPlainAbsolute(dirpath) && !path.includes('/.', dirpath.length)) return;
+  if (dirpath.length > 1 && dirpath.charCodeAt(0) === 47 && path.startsWith(dirpath) && path.charCodeAt(dirpath.length) === 47 && isPlainDir(dirpath) && !path.includes('/.', dirpath.length)) return;
   if (!isLocalPath(dirpath)) {
     if (!path.startsWith(dirpath) || path.slice(dirpath.length).split('/').includes('..')) throw leaves(path, dirpath);
     return;
@@ -118,7 +118,7 @@ export function shouldRemove(h: Hook, previous: string, current: string): boolea
   // the common case, without splitting paths: a normalized name under a normalized dirpath
   const dir = h.s.dirpath;
   const resume = trainerOf(h).ckptPath;
-  if (dir && previous.startsWith(dir + '/') && isPlainAbsolute(dir) && isPlainAbsolute(previous) && (resume === null || (resume !== previous && isPlainAbsolute(resume)))) return true;
+  if (dir && previous.startsWith(dir) && previous.charCodeAt(dir.length) === 47 && isPlainDir(dir) && isPlainAbsolute(previous) && (resume === null || (resume !== previous && isPlainAbsolute(resume)))) return true;
   if (!isLocalPath(previous)) {
     const base = dir ?? '';
     return previous !== resume && base !== '' && previous.startsWith(base.endsWith('/') ? base : base + '/') && !previous.slice(base.length).split('/').includes('..');
@@ -131,13 +131,20 @@ export function shouldRemove(h: Hook, previous: string, current: string): boolea
 
 /** An absolute path with nothing pathlib would drop or keep differently: no '.', '..' or empty segment. */
 function isPlainAbsolute(p: string): boolean {
-  // the checkpoint directory is asked about on every save: remembered (a pure function's memo)
-  if (p === lastPlain) return true;
-  const plain = p.startsWith('/') && !p.includes('//') && !p.includes('/.') && !p.endsWith('/');
-  if (plain) lastPlain = p;
+  return p.charCodeAt(0) === 47 && !p.includes('//') && !p.includes('/.') && p.charCodeAt(p.length - 1) !== 47;
+}
+
+/**
+ * isPlainAbsolute of the checkpoint directory, asked on every save: remembered (a pure function's
+ * memo, kept apart from the other paths asked about so they do not evict it).
+ */
+function isPlainDir(p: string): boolean {
+  if (p === lastPlainDir) return true;
+  const plain = isPlainAbsolute(p);
+  if (plain) lastPlainDir = p;
   return plain;
 }
-let lastPlain = '\0';
+let lastPlainDir = '\0';
 
 function samePath(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);

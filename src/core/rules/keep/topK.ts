@@ -47,7 +47,7 @@ export function storedScore(c: PolicyConfig, value: number): number {
 /** Adds `path` with `score` and recomputes the k-th and the best. */
 export function enter(c: PolicyConfig, s: TopKSlice, path: string, score: number, k: number) {
   s.currentScore = score;
-  const existed = s.bestKModels.has(path);
+  const existed = c.saveTopK === -1 && s.bestKModels.has(path);
   const prevBest = s.bestModelPath;
   const prevKth = s.kthBestModelPath;
   s.bestKModels = s.bestKModels.set(path, score);
