@@ -2,7 +2,8 @@
  * The rerooting map against the simplest model of a Python dict (an array of pairs): any sequence
  * of set/delete applied to ANY earlier version (branching, going back and forth) must leave every
  * version answering exactly as the model of that version does. Twelve keys, so versions cross the
- * size where a small (copied) map becomes a rerooting one, both ways.
+ * size where a small (copied) map becomes a rerooting one, both ways; runs of up to 240 writes, so
+ * a rerooting lineage passes the point where its newest version is given a copy of the map.
  */
 import { test } from 'node:test';
 import fc from 'fast-check';
@@ -16,7 +17,9 @@ const mset = (m: Model, k: string, v: number): Model => (m.some(([x]) => x === k
 const mdel = (m: Model, k: string): Model => m.filter(([x]) => x !== k);
 
 const op = fc.record({
-  from: fc.nat(), // which existing version to branch from (modulo the count)
+  // which existing version to branch from (modulo the count); -1, the newest (long linear runs,
+  // so a lineage passes the write count where the newest version gets a map of its own)
+  from: fc.oneof(fc.constant(-1), fc.constant(-1), fc.nat()),
   kind: fc.constantFrom('set', 'set', 'delete'),
   key: fc.constantFrom(...KEYS),
   value: fc.integer({ min: 0, max: 9 }),
@@ -27,10 +30,10 @@ const seed = Number(process.env.FC_SEED ?? 20261128);
 
 test('every version of a VMap answers like the model of that version', () => {
   fc.assert(
-    fc.property(fc.array(fc.tuple(fc.constantFrom(...KEYS), fc.integer({ min: 0, max: 9 })), { maxLength: 12 }), fc.array(op, { maxLength: 60 }), (initial, ops) => {
+    fc.property(fc.array(fc.tuple(fc.constantFrom(...KEYS), fc.integer({ min: 0, max: 9 })), { maxLength: 12 }), fc.array(op, { maxLength: 240 }), (initial, ops) => {
       const versions: Array<[VMap<number>, Model]> = [[VMap.from(initial), initial.reduce<Model>((m, [k, v]) => mset(m, k, v), [])]];
       for (const o of ops) {
-        const [vm, model] = versions[o.from % versions.length]!;
+        const [vm, model] = versions[o.from < 0 ? versions.length - 1 : o.from % versions.length]!;
         versions.push(o.kind === 'set' ? [vm.set(o.key, o.value), mset(model, o.key, o.value)] : [vm.delete(o.key), mdel(model, o.key)]);
         const [pv, pm] = versions[o.probe % versions.length]!;
         assert.deepEqual(pv.entries(), pm.map(([k, v]) => [k, v]));
@@ -59,4 +62,15 @@ test('a long linear history can be read back from its first version (no recursio
   assert.equal(first.size, 0);
   assert.equal(v.size, 1000);
   assert.equal(v.get('k999'), 199_999);
+});
+
+test('versions on both sides of a new lineage keep answering (old ones read after the new ones are written)', () => {
+  const versions: VMap<number>[] = [VMap.empty<number>()];
+  for (let i = 0; i < 5_000; i++) versions.push(versions[i]!.set(`k${i % 100}`, i));
+  for (let i = 0; i <= 5_000; i += 97) {
+    const v = versions[i]!;
+    assert.equal(v.size, Math.min(i, 100));
+    if (i > 0) assert.equal(v.get(`k${(i - 1) % 100}`), i - 1);
+    assert.equal(v.keys()[0], i === 0 ? undefined : 'k0');
+  }
 });

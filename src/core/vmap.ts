@@ -28,6 +28,15 @@ interface Entry<V> {
 /** The largest size kept as a small (copied) map. */
 const SMALL = 8;
 
+/**
+ * A rerooting map starts a new lineage (the newest version gets a copy of the native map) after
+ * this many writes and at least as many as it has entries, so the copies cost about one entry per
+ * write. Why: the undo chain points from old versions to new ones, and once the GC has promoted one
+ * version (a full collection promotes the current one) every later version of its lineage stays
+ * alive until the next full collection; a new lineage is not reachable from the old one.
+ */
+const REBASE_AFTER = 64;
+
 export class VMap<V> implements Iterable<[string, V]> {
   /** a small version's keys and values, in insertion order (never mutated); null for a rerooting version */
   private readonly ks: readonly string[] | null;
@@ -36,6 +45,8 @@ export class VMap<V> implements Iterable<[string, V]> {
   private map: Map<string, Entry<V>> | null;
   /** the insertion counter of this version */
   private readonly seq: number;
+  /** writes since this version's lineage began (a copied map): see REBASE_AFTER */
+  private age = 0;
   /** an undo record: restore `prev` at `key`, then continue at `next` */
   private key: string;
   private prev: Entry<V> | undefined;
@@ -188,9 +199,19 @@ export class VMap<V> implements Iterable<[string, V]> {
   }
 
   private write(map: Map<string, Entry<V>>, key: string, old: Entry<V> | undefined, entry: Entry<V> | undefined, nextSeq: number): VMap<V> {
+    const age = this.age + 1;
+    if (age >= map.size && age >= REBASE_AFTER) {
+      // a new lineage: the new version gets a copy of the map, and this one keeps its own with no
+      // pointer to the new one, so a promoted old version no longer keeps the new lineage's records
+      const copy = new Map(map);
+      if (entry === undefined) copy.delete(key);
+      else copy.set(key, entry);
+      return new VMap<V>(copy, nextSeq, null, null);
+    }
     if (entry === undefined) map.delete(key);
     else map.set(key, entry);
     const root = new VMap<V>(map, nextSeq, null, null);
+    root.age = age;
     // this version becomes an undo record: restoring `old` at `key` (its `seq` is restored with it)
     this.map = null;
     this.key = key;

@@ -35,9 +35,10 @@ import { resolveCheckpointDir, resolveTrainer } from './trainer.ts';
 
 // ---- preservation ------------------------------------------------------------------------------
 
-/** Every preservation member of this config, as verdicts over the hook's current slices. */
+/** Every preservation member of this config, as verdicts over the hook's current slices (built once per hook). */
 function verdicts(h: Hook): Verdict[] {
-  const out: Verdict[] = [];
+  if (h.verdicts !== null) return h.verdicts;
+  const out: Verdict[] = (h.verdicts = []);
   if (h.c.saveTopK !== 0) out.push(new MemberVerdict(h, 'topK'));
   for (const m of EXTRA_MEMBERS) if (configured(h.c, m)) out.push(new MemberVerdict(h, m));
   if (h.c.saveLast) out.push(new MemberVerdict(h, 'last'));
@@ -72,7 +73,8 @@ function release(h: Hook, released: KeepMember, previous: string, current: strin
     if (!fileExists(h, previous)) return;
     const still = keepers(verdicts(h), previous, released);
     if (still.length > 0) {
-      h.notes.push({ kind: 'keptBy', path: previous, released, members: still });
+      // a fresh array whenever it is not empty
+      h.notes.push({ kind: 'keptBy', path: previous, released, members: still as KeepMember[] });
       return;
     }
     h.s.keep = forget(h.s.keep, previous);
@@ -86,11 +88,17 @@ const NONE_WANTED: readonly ExtraMember[] = [];
 function wantedBy(h: Hook): readonly ExtraMember[] {
   if (!isComposed(h.c)) return NONE_WANTED;
   const at = atOf(h);
-  return EXTRA_MEMBERS.filter((m) => wants(h.c, h.s.keep, m, at));
+  // one array per combination of members (at most 16), not one per event
+  let mask = 0;
+  for (let i = 0; i < EXTRA_MEMBERS.length; i++) if (wants(h.c, h.s.keep, EXTRA_MEMBERS[i]!, at)) mask |= 1 << i;
+  return WANTED[mask]!;
 }
 
+const WANTED: readonly (readonly ExtraMember[])[] = Array.from({ length: 1 << EXTRA_MEMBERS.length }, (_, mask) => EXTRA_MEMBERS.filter((_, i) => mask & (1 << i)));
+
+/** The moment of the hook's event: its view, which has the two fields the members read. */
 function atOf(h: Hook): At {
-  return { globalStep: h.view.globalStep, time: h.view.time };
+  return h.view;
 }
 
 /** The members in `wanted` take `path`; what they let go of is released through the union. */

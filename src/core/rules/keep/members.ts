@@ -13,7 +13,7 @@ import { VMap } from '../../vmap.ts';
 export interface At {
   readonly globalStep: number;
   /** the loop's monotonic clock, seconds */
-  readonly time: number | undefined;
+  readonly time?: number | undefined;
 }
 
 /** latest n: the paths in save order, newest last. */
@@ -114,9 +114,14 @@ export function keeps(s: KeepSlices, m: ExtraMember, path: string): boolean {
   }
 }
 
+function keptByAny(s: KeepSlices, path: string): boolean {
+  for (const m of EXTRA_MEMBERS) if (keeps(s, m, path)) return true;
+  return false;
+}
+
 /** The slices without `path` (a file removed, or overwritten by a save no member wanted). */
 export function forget(s: KeepSlices, path: string): KeepSlices {
-  if (!EXTRA_MEMBERS.some((m) => keeps(s, m, path))) return s;
+  if (!keptByAny(s, path)) return s;
   return {
     latest: { paths: s.latest.paths.filter((p) => p !== path) },
     everyNSteps: { kept: s.everyNSteps.kept.delete(path) },

@@ -10,11 +10,13 @@ export interface Verdict {
   readonly keeps: (path: string) => boolean;
 }
 
+const NONE: readonly KeepMember[] = [];
+
 /** The members (other than `released`) that still keep `path`, in member order. */
-export function keepers(members: readonly Verdict[], path: string, released: KeepMember | null): KeepMember[] {
-  const out: KeepMember[] = [];
-  for (const m of members) if (m.member !== released && m.keeps(path)) out.push(m.member);
-  return out;
+export function keepers(members: readonly Verdict[], path: string, released: KeepMember | null): readonly KeepMember[] {
+  let out: KeepMember[] | null = null;
+  for (const m of members) if (m.member !== released && m.keeps(path)) (out ??= []).push(m.member);
+  return out ?? NONE;
 }
 
 /** Whether the union keeps `path`. */
