@@ -132,21 +132,21 @@ export class VMap<V> implements Iterable<[string, V]> {
 
   get(key: string): V | undefined {
     if (this.ks !== null) {
-      const i = this.ks.indexOf(key);
+      const i = indexIn(this.ks, key);
       return i < 0 ? undefined : this.vs![i];
     }
     return this.m.get(key)?.v;
   }
 
   has(key: string): boolean {
-    return this.ks !== null ? this.ks.indexOf(key) >= 0 : this.m.has(key);
+    return this.ks !== null ? indexIn(this.ks, key) >= 0 : this.m.has(key);
   }
 
   /** This version with key -> value; an existing key keeps its place in the order. */
   set(key: string, value: V): VMap<V> {
     const ks = this.ks;
     if (ks !== null) {
-      const i = ks.indexOf(key);
+      const i = indexIn(ks, key);
       if (i >= 0) {
         const vs = this.vs!.slice();
         vs[i] = value;
@@ -179,7 +179,7 @@ export class VMap<V> implements Iterable<[string, V]> {
   delete(key: string): VMap<V> {
     const ks = this.ks;
     if (ks !== null) {
-      const i = ks.indexOf(key);
+      const i = indexIn(ks, key);
       if (i < 0) return this;
       // copied by hand without the entry: splice would also allocate the removed elements' array
       const vs = this.vs!;
@@ -267,4 +267,10 @@ export class VMap<V> implements Iterable<[string, V]> {
     for (const k of doomed) out = out.delete(k);
     return out;
   }
+}
+
+/** The position of `key` in a small version's keys (a plain loop: faster than indexOf on a few strings). */
+function indexIn(ks: readonly string[], key: string): number {
+  for (let i = 0; i < ks.length; i++) if (ks[i] === key) return i;
+  return -1;
 }

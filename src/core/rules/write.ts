@@ -42,6 +42,8 @@ export function formatName(h: Hook, template: string | null, ver?: number): stri
     throw e;
   }
   const dirpath = h.s.dirpath;
+  // the usual name, one segment under a plain absolute dirpath, is inside it by construction
+  if (dirpath && name.indexOf('/') < 0 && name !== '.' && name !== '..' && isPlainDir(dirpath)) return dirpath + '/' + name;
   const path = dirpath ? pyJoin2(dirpath, name) : name;
   guardInside(h, path);
   return path;

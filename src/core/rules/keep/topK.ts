@@ -34,8 +34,10 @@ export function effectiveK(c: PolicyConfig, s: TopKSlice): number {
 export function takeKth(s: TopKSlice, k: number): string | null {
   if (!(s.bestKModels.size === k && k > 0)) return null;
   const del = s.kthBestModelPath;
-  if (!s.bestKModels.has(del)) throw new Raised('KeyError', pyStrRepr(del));
-  s.bestKModels = s.bestKModels.delete(del);
+  const without = s.bestKModels.delete(del);
+  // delete gives back the same version when the key is absent: Python's `del d[k]` raises
+  if (without === s.bestKModels) throw new Raised('KeyError', pyStrRepr(del));
+  s.bestKModels = without;
   return del;
 }
 
