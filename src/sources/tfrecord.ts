@@ -11,20 +11,30 @@ import { crc32c } from '@node-rs/crc32';
 
 const MASK_DELTA = 0xa282ead8;
 
-/** CRC-32C's byte table (reflected polynomial 0x82f63b78). */
+/**
+ * CRC-32C's tables for slicing by 8 (reflected polynomial 0x82f63b78): table k (at k * 256) is the
+ * CRC of a byte followed by k zero bytes, so eight bytes fold into the CRC with eight independent
+ * lookups instead of a chain of eight dependent ones (about twice as fast on a scalar event's 40 bytes).
+ */
 const TABLE = (() => {
-  const t = new Int32Array(256);
+  const t = new Int32Array(8 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
     t[n] = c;
   }
+  for (let k = 1; k < 8; k++) {
+    for (let n = 0; n < 256; n++) {
+      const p = t[(k - 1) * 256 + n]!;
+      t[k * 256 + n] = t[p & 0xff]! ^ (p >>> 8);
+    }
+  }
   return t;
 })();
 
 /**
- * Inputs shorter than this are summed here, a byte at a time: a scalar event's two CRCs (of 8
- * bytes and of about 40) cost less in JavaScript than the native call's own overhead.
+ * Inputs shorter than this are summed here: a scalar event's two CRCs (of 8 bytes and of about
+ * 40) cost less in JavaScript than the native call's own overhead.
  */
 export const NATIVE_CRC_FROM = 256;
 
@@ -33,11 +43,27 @@ export function crc32cJs(data: Uint8Array): number {
   return crc32cJsRange(data, 0, data.length);
 }
 
-function crc32cJsRange(data: Uint8Array, from: number, to: number): number {
+function crc32cJsRange(d: Uint8Array, from: number, to: number): number {
+  const t = TABLE;
   let c = -1;
-  for (let i = from; i < to; i++) c = TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  let i = from;
+  for (; i + 8 <= to; i += 8) {
+    c ^= d[i]! | (d[i + 1]! << 8) | (d[i + 2]! << 16) | (d[i + 3]! << 24);
+    c = t[1792 + (c & 0xff)]! ^ t[1536 + ((c >>> 8) & 0xff)]! ^ t[1280 + ((c >>> 16) & 0xff)]! ^ t[1024 + (c >>> 24)]! ^ t[768 + d[i + 4]!]! ^ t[512 + d[i + 5]!]! ^ t[256 + d[i + 6]!]! ^ t[d[i + 7]!]!;
+  }
+  for (; i < to; i++) c = t[(c ^ d[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
+
+/** The masked CRC-32C of the 8 bytes of a record's length, from its two little-endian words. */
+function maskedLengthCrc(lo: number, hi: number): number {
+  const t = TABLE;
+  const c = -1 ^ lo;
+  const crc = ~(t[1792 + (c & 0xff)]! ^ t[1536 + ((c >>> 8) & 0xff)]! ^ t[1280 + ((c >>> 16) & 0xff)]! ^ t[1024 + (c >>> 24)]! ^ t[768 + (hi & 0xff)]! ^ t[512 + ((hi >>> 8) & 0xff)]! ^ t[256 + ((hi >>> 16) & 0xff)]! ^ t[hi >>> 24]!);
+  return mask(crc);
+}
+
+const mask = (crc: number) => ((((crc >>> 15) | (crc << 17)) >>> 0) + MASK_DELTA) >>> 0;
 
 /** TensorFlow's masked CRC-32C (Castagnoli): the CRC rotated right by 15 bits, plus a constant. */
 export function maskedCrc32c(data: Uint8Array): number {
@@ -47,8 +73,7 @@ export function maskedCrc32c(data: Uint8Array): number {
 /** The masked CRC of `data[from, to)`, without a view of it for the short inputs summed here. */
 function maskedCrc32cRange(data: Uint8Array, from: number, to: number): number {
   // a Buffer view of the same bytes (the native binding takes Buffers), not a copy
-  const crc = to - from < NATIVE_CRC_FROM ? crc32cJsRange(data, from, to) : crc32c(Buffer.from(data.buffer, data.byteOffset + from, to - from));
-  return ((((crc >>> 15) | (crc << 17)) >>> 0) + MASK_DELTA) >>> 0;
+  return mask(to - from < NATIVE_CRC_FROM ? crc32cJsRange(data, from, to) : crc32c(Buffer.from(data.buffer, data.byteOffset + from, to - from)));
 }
 
 export type FrameProblem =
@@ -139,7 +164,7 @@ export async function* readFrameSpans(file: string, opts: { chunkSize?: number; 
         const lenLo = view.getUint32(pos, true);
         const lenHi = view.getUint32(pos + 4, true);
         const lenCrc = view.getUint32(pos + 8, true);
-        const actual = maskedCrc32cRange(buf, pos, pos + 8);
+        const actual = maskedLengthCrc(lenLo, lenHi);
         if (actual !== lenCrc) {
           yield cut({ kind: 'bad', index, problem: { kind: 'lengthCrc', offset: bufOffset + pos, expected: lenCrc, actual } });
           stop = true;
