@@ -380,7 +380,14 @@ export interface TfeventsReadOptions {
   readonly onTruncated?: (origin: Origin, have: number, need: number) => void;
 }
 
-/** Reads one event file as records of scalars written together, in file order, a batch per chunk. */
+/**
+ * The most records in one batch. A 1 MiB chunk holds some 20,000 scalar events (10,000 records); a
+ * batch that size outlives a young-generation collection before the simulation has consumed it,
+ * and copying it was most of a read's garbage-collection time. Batches this small die young.
+ */
+const BATCH_RECORDS = 1024;
+
+/** Reads one event file as records of scalars written together, in file order: a batch per chunk read, or per BATCH_RECORDS. */
 export async function* readTfeventsLog(file: string, opts: TfeventsReadOptions = {}): AsyncGenerator<LogRecord[]> {
   const otherTags = new Set<string>();
   // the record being assembled
@@ -496,6 +503,10 @@ export async function* readTfeventsLog(file: string, opts: TfeventsReadOptions =
       }
       if (plainScalar(buf, view!, starts[i]!, ends[i]!, tags, plain)) onScalar(plain.tag, plain.value, plain.step, index, out);
       else onRecord(buf.subarray(starts[i]!, ends[i]!), index, out);
+      if (out.length >= BATCH_RECORDS) {
+        yield out;
+        out = [];
+      }
     }
     if (spans.tail !== null) onFrame(spans.tail, out);
   }
