@@ -487,8 +487,8 @@ export async function* readTfeventsLog(file: string, opts: TfeventsReadOptions =
       spansBuf = spans.buf;
       view = new DataView(spans.buf.buffer, spans.buf.byteOffset, spans.buf.byteLength);
     }
-    const { buf, starts, ends, firstIndex } = spans;
-    for (let i = 0; i < starts.length; i++) {
+    const { buf, starts, ends, count, firstIndex } = spans;
+    for (let i = 0; i < count; i++) {
       const index = firstIndex + i;
       if (first) {
         first = false;

@@ -40,18 +40,20 @@ export const NATIVE_CRC_FROM = 256;
 
 /** CRC-32C of `data`, here in JavaScript (the native binding's result, bit for bit). */
 export function crc32cJs(data: Uint8Array): number {
-  return crc32cJsRange(data, 0, data.length);
+  return crc32cJsRange(new DataView(data.buffer, data.byteOffset, data.byteLength), 0, data.length);
 }
 
-function crc32cJsRange(d: Uint8Array, from: number, to: number): number {
+/** CRC-32C of bytes [from, to) of `v`, eight at a time as two little-endian words (a load each). */
+function crc32cJsRange(v: DataView, from: number, to: number): number {
   const t = TABLE;
   let c = -1;
   let i = from;
   for (; i + 8 <= to; i += 8) {
-    c ^= d[i]! | (d[i + 1]! << 8) | (d[i + 2]! << 16) | (d[i + 3]! << 24);
-    c = t[1792 + (c & 0xff)]! ^ t[1536 + ((c >>> 8) & 0xff)]! ^ t[1280 + ((c >>> 16) & 0xff)]! ^ t[1024 + (c >>> 24)]! ^ t[768 + d[i + 4]!]! ^ t[512 + d[i + 5]!]! ^ t[256 + d[i + 6]!]! ^ t[d[i + 7]!]!;
+    c ^= v.getInt32(i, true);
+    const w = v.getInt32(i + 4, true);
+    c = t[1792 + (c & 0xff)]! ^ t[1536 + ((c >>> 8) & 0xff)]! ^ t[1280 + ((c >>> 16) & 0xff)]! ^ t[1024 + (c >>> 24)]! ^ t[768 + (w & 0xff)]! ^ t[512 + ((w >>> 8) & 0xff)]! ^ t[256 + ((w >>> 16) & 0xff)]! ^ t[w >>> 24]!;
   }
-  for (; i < to; i++) c = t[(c ^ d[i]!) & 0xff]! ^ (c >>> 8);
+  for (; i < to; i++) c = t[(c ^ v.getUint8(i)) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
 
@@ -67,13 +69,13 @@ const mask = (crc: number) => ((((crc >>> 15) | (crc << 17)) >>> 0) + MASK_DELTA
 
 /** TensorFlow's masked CRC-32C (Castagnoli): the CRC rotated right by 15 bits, plus a constant. */
 export function maskedCrc32c(data: Uint8Array): number {
-  return maskedCrc32cRange(data, 0, data.length);
+  return maskedCrc32cRange(data, new DataView(data.buffer, data.byteOffset, data.byteLength), 0, data.length);
 }
 
-/** The masked CRC of `data[from, to)`, without a view of it for the short inputs summed here. */
-function maskedCrc32cRange(data: Uint8Array, from: number, to: number): number {
+/** The masked CRC of `data[from, to)`; `view` is over the same bytes as `data`. */
+function maskedCrc32cRange(data: Uint8Array, view: DataView, from: number, to: number): number {
   // a Buffer view of the same bytes (the native binding takes Buffers), not a copy
-  return mask(to - from < NATIVE_CRC_FROM ? crc32cJsRange(data, from, to) : crc32c(Buffer.from(data.buffer, data.byteOffset + from, to - from)));
+  return mask(to - from < NATIVE_CRC_FROM ? crc32cJsRange(view, from, to) : crc32c(Buffer.from(data.buffer, data.byteOffset + from, to - from)));
 }
 
 export type FrameProblem =
@@ -90,13 +92,15 @@ export type Frame =
 
 /**
  * The records of a run of good frames, as offsets into one buffer (no view or object per record),
- * then the frame that ended the run, if it was not a good one.
+ * then the frame that ended the run, if it was not a good one. `starts` and `ends` are reused for
+ * the next spans: they hold until the next one is asked for.
  */
 export interface FrameSpans {
   readonly buf: Uint8Array;
-  /** where each record's data starts and ends in `buf` */
-  readonly starts: readonly number[];
-  readonly ends: readonly number[];
+  /** where each record's data starts and ends in `buf`: the first `count` entries */
+  readonly starts: ArrayLike<number>;
+  readonly ends: ArrayLike<number>;
+  readonly count: number;
   /** the index of the first record in the file (0-based) */
   readonly firstIndex: number;
   /** the file offset of buf[0] */
@@ -116,7 +120,7 @@ export async function* readFrames(file: string, opts: { chunkSize?: number; onBy
       frames = [];
     }
     buf = s.buf;
-    for (let i = 0; i < s.starts.length; i++) {
+    for (let i = 0; i < s.count; i++) {
       frames.push({ kind: 'record', data: s.buf.subarray(s.starts[i]!, s.ends[i]!), index: s.firstIndex + i, offset: s.bufOffset + s.starts[i]! - 12 });
     }
     if (s.tail !== null) frames.push(s.tail);
@@ -135,28 +139,35 @@ export async function* readFrameSpans(file: string, opts: { chunkSize?: number; 
     let fileOffset = 0;
     let index = 0;
     let eof = false;
+    let starts = new Uint32Array(0);
+    let ends = new Uint32Array(0);
     while (true) {
-      // fill
+      // fill: the unread rest of the last chunk, then the next chunk read after it
       if (!eof) {
-        const chunk = new Uint8Array(chunkSize);
-        const { bytesRead } = await fh.read(chunk, 0, chunkSize, fileOffset);
+        const chunk = new Uint8Array(buf.length + chunkSize);
+        chunk.set(buf, 0);
+        const { bytesRead } = await fh.read(chunk, buf.length, chunkSize, fileOffset);
         if (bytesRead === 0) eof = true;
         else {
           fileOffset += bytesRead;
-          buf = concat(buf, chunk.subarray(0, bytesRead));
+          buf = chunk.subarray(0, buf.length + bytesRead);
           opts.onBytes?.(fileOffset, total);
         }
       }
-      let starts: number[] = [];
-      let ends: number[] = [];
+      // a frame takes at least 16 bytes
+      const most = Math.floor(buf.length / 16) + 1;
+      if (starts.length < most) {
+        starts = new Uint32Array(most);
+        ends = new Uint32Array(most);
+      }
+      let count = 0;
       let first = index;
       let pos = 0;
       let stop = false;
       const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
       const cut = (tail: FrameSpans['tail']): FrameSpans => {
-        const out = { buf, starts, ends, firstIndex: first, bufOffset, tail };
-        starts = [];
-        ends = [];
+        const out = { buf, starts, ends, count, firstIndex: first, bufOffset, tail };
+        count = 0;
         first = index;
         return out;
       };
@@ -174,14 +185,14 @@ export async function* readFrameSpans(file: string, opts: { chunkSize?: number; 
         const need = 12 + len + 4;
         if (buf.length - pos < need) break; // the rest of the record is in the next chunk
         const dataCrc = view.getUint32(pos + 12 + len, true);
-        const actualData = maskedCrc32cRange(buf, pos + 12, pos + 12 + len);
+        const actualData = maskedCrc32cRange(buf, view, pos + 12, pos + 12 + len);
         if (actualData !== dataCrc) {
           const bad = { kind: 'bad', index, problem: { kind: 'dataCrc', offset: bufOffset + pos, expected: dataCrc, actual: actualData } } as const;
           index++;
           yield cut(bad);
         } else {
-          starts.push(pos + 12);
-          ends.push(pos + 12 + len);
+          starts[count] = pos + 12;
+          ends[count++] = pos + 12 + len;
           index++;
         }
         pos += need;
@@ -197,23 +208,15 @@ export async function* readFrameSpans(file: string, opts: { chunkSize?: number; 
         tail = { kind: 'truncated', index, offset: bufOffset + pos, have: buf.length - pos, need };
         pos = buf.length;
       }
-      if (starts.length > 0 || tail !== null) yield cut(tail);
-      // keep the unread tail (copied, so the chunk it came from can be collected)
-      buf = buf.slice(pos);
+      if (count > 0 || tail !== null) yield cut(tail);
+      // the unread rest, copied into the next chunk's buffer when it is read
+      buf = buf.subarray(pos);
       bufOffset += pos;
       if (eof) return;
     }
   } finally {
     await fh.close();
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
 
 /** Frames `payload` as one TFRecord (used to write event files in tests and benchmarks). */
