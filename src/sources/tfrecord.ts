@@ -1,9 +1,9 @@
 /**
  * TFRecord framing, as TensorBoard event files use it: each record is
  *   uint64 length (little-endian) | masked CRC32C of those 8 bytes | data | masked CRC32C of data.
- * Read in large chunks (not three reads per record); the CRC-32C is @node-rs/crc32's
- * (hardware-accelerated, no dependencies of its own). A last
- * record cut short is what a run still being written looks like: it is reported as a truncated
+ * Read in large chunks (not three reads per record), the next one read while the last is used;
+ * the CRC-32C is @node-rs/crc32's (hardware-accelerated, no dependencies of its own) for long
+ * records, JavaScript's for short ones. A last record cut short is what a run still being written looks like: it is reported as a truncated
  * tail, not an error.
  */
 import { open } from 'node:fs/promises';
@@ -131,9 +131,16 @@ export async function* readFrames(file: string, opts: { chunkSize?: number; onBy
 /** The frames of one TFRecord file as spans, in file order. Stops after a length-CRC failure or a truncated tail. */
 export async function* readFrameSpans(file: string, opts: { chunkSize?: number; onBytes?: (read: number, total: number) => void } = {}): AsyncGenerator<FrameSpans> {
   const fh = await open(file, 'r');
+  /** the read of the next chunk, under way while the last one is framed and its records used */
+  let next: Promise<{ chunk: Uint8Array; bytesRead: number }> | null = null;
   try {
     const total = (await fh.stat()).size;
     const chunkSize = opts.chunkSize ?? 1 << 20;
+    const head = Math.min(HEAD, chunkSize);
+    const readAt = (offset: number) => {
+      const chunk = new Uint8Array(head + chunkSize);
+      return fh.read(chunk, head, chunkSize, offset).then(({ bytesRead }) => ({ chunk, bytesRead }));
+    };
     let buf: Uint8Array = new Uint8Array(0);
     let bufOffset = 0; // file offset of buf[0]
     let fileOffset = 0;
@@ -141,16 +148,21 @@ export async function* readFrameSpans(file: string, opts: { chunkSize?: number; 
     let eof = false;
     let starts = new Uint32Array(0);
     let ends = new Uint32Array(0);
+    next = readAt(0);
     while (true) {
-      // fill: the unread rest of the last chunk, then the next chunk read after it
+      // fill: the unread rest of the last chunk, then the next chunk
       if (!eof) {
-        const chunk = new Uint8Array(buf.length + chunkSize);
-        chunk.set(buf, 0);
-        const { bytesRead } = await fh.read(chunk, buf.length, chunkSize, fileOffset);
+        const { chunk, bytesRead } = await next!;
+        next = null;
         if (bytesRead === 0) eof = true;
         else {
           fileOffset += bytesRead;
-          buf = chunk.subarray(0, buf.length + bytesRead);
+          next = readAt(fileOffset);
+          if (buf.length <= head) {
+            // the rest goes in the room left before the chunk's bytes: no copy of the chunk
+            chunk.set(buf, head - buf.length);
+            buf = chunk.subarray(head - buf.length, head + bytesRead);
+          } else buf = concat(buf, chunk.subarray(head, head + bytesRead));
           opts.onBytes?.(fileOffset, total);
         }
       }
@@ -215,8 +227,20 @@ export async function* readFrameSpans(file: string, opts: { chunkSize?: number; 
       if (eof) return;
     }
   } finally {
+    // a read still under way ends before the file is closed; its bytes are not wanted
+    await next?.catch(() => undefined);
     await fh.close();
   }
+}
+
+/** Room kept before each chunk's bytes for the unread rest of the one before (a record cut by the chunk's end). */
+const HEAD = 1 << 16;
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
 }
 
 /** Frames `payload` as one TFRecord (used to write event files in tests and benchmarks). */
