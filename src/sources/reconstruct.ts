@@ -170,6 +170,14 @@ export class LoopReconstructor {
   }
 
   private enqueue(g: Group) {
+    if (this.begun && this.held.length === 1) {
+      // streaming: the one group held is handled now that the next is known (processHeld, without the queue's shift)
+      const prev = this.held[0]!;
+      this.held[0] = g;
+      this.heldRecords += g.records.length - prev.records.length;
+      this.processGroup(prev, g);
+      return;
+    }
     this.held.push(g);
     this.heldRecords += g.records.length;
     if (!this.begun) {
@@ -455,11 +463,19 @@ export class LoopReconstructor {
     // the previous group's look ahead classified this one already
     const c = this.peeked !== null && this.peeked.grp === grp ? this.peeked.c : classify(grp, this.opts.role);
     this.peeked = null;
-    for (const k of c) {
+    let hasVal = false;
+    let hasAgg = false;
+    /** bit i: the i-th record is one of the module's and holds an observed name (records past 30: see below) */
+    let observed = 0;
+    for (let i = 0; i < c.length; i++) {
+      const k = c[i]!;
       if (k.kind !== 'train' && k.kind !== 'val' && k.kind !== 'epoch') continue;
+      if (k.kind === 'val') hasVal = true;
+      else if (k.kind === 'epoch') hasAgg = true;
       for (const n of k.record.metrics.keys()) {
         const info = this.infoOf(n);
         if (info.bare === null) info.ownColumn = true;
+        if (info.observed && i < 31) observed |= 1 << i;
       }
     }
     const ep = moduleEpoch(c);
@@ -491,8 +507,6 @@ export class LoopReconstructor {
     if (this.N !== null && this.epochEnd && x > this.epochEnd.lo) {
       this.mismatch('epoch-long', `rows of epoch ${ep} run past global step ${this.epochEnd.lo}, where num_training_batches=${this.N} ends it`);
     }
-    const hasVal = c.some((k) => k.kind === 'val');
-    const hasAgg = c.some((k) => k.kind === 'epoch');
     if (this.N === null) {
       const nc = next ? classify(next, this.opts.role) : null;
       if (next !== null) this.peeked = { grp: next, c: nc! };
@@ -508,9 +522,10 @@ export class LoopReconstructor {
         this.epochEnd = { lo: x, hi: exact ? x : hi, exact };
       }
     }
-    for (const k of c) {
+    for (let i = 0; i < c.length; i++) {
+      const k = c[i]!;
       if (k.kind !== 'train' && k.kind !== 'val' && k.kind !== 'epoch') continue;
-      if (this.observe !== null && !this.holdsObserved(k.record)) continue;
+      if (this.observe !== null && (i < 31 ? (observed & (1 << i)) === 0 : !this.holdsObserved(k.record))) continue;
       this.out.push({ kind: 'observation', record: k.record, role: k.kind, epoch: this.epoch, globalStep: x });
     }
     // the training batch ending at x

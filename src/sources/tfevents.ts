@@ -295,15 +295,18 @@ interface PlainScalar {
   value: number;
 }
 
-/** A varint of at most 7 bytes (below 2^49) at `pos`, as [value, next position]; -1 when longer or cut short. */
-function smallVarint(b: Uint8Array, pos: number, end: number, out: { next: number }): number {
+/** Where the varint `smallVarint` last read ends (a variable, not an object per call). */
+let varintEnd = 0;
+
+/** A varint of at most 7 bytes (below 2^49) at `pos`, its end in `varintEnd`; -1 when longer or cut short. */
+function smallVarint(b: Uint8Array, pos: number, end: number): number {
   let v = 0;
   let mul = 1;
   for (let i = 0; i < 7 && pos + i < end; i++) {
     const byte = b[pos + i]!;
     v += (byte & 0x7f) * mul;
     if (byte < 0x80) {
-      out.next = pos + i + 1;
+      varintEnd = pos + i + 1;
       return v;
     }
     mul *= 128;
@@ -313,17 +316,24 @@ function smallVarint(b: Uint8Array, pos: number, end: number, out: { next: numbe
 
 /**
  * Tags met so far, by their bytes: a log repeats a few tags millions of times, so each is decoded
- * to a string once. Only ASCII tags, whose decoding is not in question.
+ * to a string once. Only ASCII tags, whose decoding is not in question. The entry last matched for
+ * a tag's length and last byte is tried first: one comparison for each event, usually.
  */
 class TagCache {
-  private readonly entries: { bytes: Uint8Array; tag: string }[] = [];
+  private readonly bytes: Uint8Array[] = [];
+  private readonly tags: string[] = [];
+  private readonly slot = new Int8Array(64).fill(-1);
 
   get(b: Uint8Array, from: number, to: number): string | null {
     const n = to - from;
-    outer: for (const e of this.entries) {
-      if (e.bytes.length !== n) continue;
-      for (let i = 0; i < n; i++) if (e.bytes[i] !== b[from + i]) continue outer;
-      return e.tag;
+    const h = n === 0 ? 0 : (n * 7 + b[to - 1]!) & 63;
+    const k = this.slot[h]!;
+    if (k >= 0 && this.matches(k, b, from, n)) return this.tags[k]!;
+    for (let j = 0; j < this.tags.length; j++) {
+      if (j !== k && this.matches(j, b, from, n)) {
+        this.slot[h] = j;
+        return this.tags[j]!;
+      }
     }
     let tag = '';
     for (let i = from; i < to; i++) {
@@ -331,8 +341,19 @@ class TagCache {
       if (c >= 0x80) return null;
       tag += String.fromCharCode(c);
     }
-    if (this.entries.length < 64) this.entries.push({ bytes: b.slice(from, to), tag });
+    if (this.tags.length < 64) {
+      this.slot[h] = this.tags.length;
+      this.bytes.push(b.slice(from, to));
+      this.tags.push(tag);
+    }
     return tag;
+  }
+
+  private matches(k: number, b: Uint8Array, from: number, n: number): boolean {
+    const e = this.bytes[k]!;
+    if (e.length !== n) return false;
+    for (let i = 0; i < n; i++) if (e[i] !== b[from + i]) return false;
+    return true;
   }
 }
 
@@ -342,28 +363,27 @@ class TagCache {
  * unknown field, bytes that do not parse), which `decodeEvent` then reads, with its messages.
  */
 function plainScalar(b: Uint8Array, view: DataView, pos: number, end: number, tags: TagCache, out: PlainScalar): boolean {
-  const at = { next: 0 };
   let step = 0;
   if (pos < end && b[pos] === 9) pos += 9; // 1: double wall_time (not used)
   if (pos < end && b[pos] === 16) {
-    step = smallVarint(b, pos + 1, end, at);
+    step = smallVarint(b, pos + 1, end);
     if (step < 0) return false;
-    pos = at.next;
+    pos = varintEnd;
   }
   if (pos >= end || b[pos] !== 42) return false; // 5: Summary
-  const summaryLen = smallVarint(b, pos + 1, end, at);
-  if (summaryLen < 0 || at.next + summaryLen !== end) return false;
-  pos = at.next;
+  const summaryLen = smallVarint(b, pos + 1, end);
+  if (summaryLen < 0 || varintEnd + summaryLen !== end) return false;
+  pos = varintEnd;
   if (b[pos] !== 10) return false; // Summary.value
-  const valueLen = smallVarint(b, pos + 1, end, at);
-  if (valueLen < 0 || at.next + valueLen !== end) return false;
-  pos = at.next;
+  const valueLen = smallVarint(b, pos + 1, end);
+  if (valueLen < 0 || varintEnd + valueLen !== end) return false;
+  pos = varintEnd;
   if (b[pos] !== 10) return false; // Value.tag
-  const tagLen = smallVarint(b, pos + 1, end, at);
+  const tagLen = smallVarint(b, pos + 1, end);
   if (tagLen < 0) return false;
-  const tagEnd = at.next + tagLen;
+  const tagEnd = varintEnd + tagLen;
   if (tagEnd + 5 !== end || b[tagEnd] !== 21) return false; // Value.simple_value, the last field
-  const tag = tags.get(b, at.next, tagEnd);
+  const tag = tags.get(b, varintEnd, tagEnd);
   if (tag === null) return false;
   out.step = step;
   out.tag = tag;
@@ -380,7 +400,14 @@ export interface TfeventsReadOptions {
   readonly onTruncated?: (origin: Origin, have: number, need: number) => void;
 }
 
-/** Reads one event file as records of scalars written together, in file order, a batch per chunk. */
+/**
+ * The most records in one batch. A 1 MiB chunk holds some 20,000 scalar events (10,000 records); a
+ * batch that size outlives a young-generation collection before the simulation has consumed it,
+ * and copying it was most of a read's garbage-collection time. Batches this small die young.
+ */
+const BATCH_RECORDS = 1024;
+
+/** Reads one event file as records of scalars written together, in file order: a batch per chunk read, or per BATCH_RECORDS. */
 export async function* readTfeventsLog(file: string, opts: TfeventsReadOptions = {}): AsyncGenerator<LogRecord[]> {
   const otherTags = new Set<string>();
   // the record being assembled
@@ -426,7 +453,7 @@ export async function* readTfeventsLog(file: string, opts: TfeventsReadOptions =
 
   /** One scalar of the event at `index`, into the record being assembled (or a new one). */
   const onScalar = (tag: string, value: number, evStep: number, index: number, out: LogRecord[]) => {
-    if (otherTags.has(tag)) return;
+    if (otherTags.size > 0 && otherTags.has(tag)) return;
     const isEpoch = tag === 'epoch';
     if (isEpoch && epochPlace === null) epochPlace = open && evStep === step && metrics.size > 0 ? 'last' : 'first';
     const repeat = isEpoch ? hasEpoch : metrics.has(tag);
@@ -480,8 +507,8 @@ export async function* readTfeventsLog(file: string, opts: TfeventsReadOptions =
       spansBuf = spans.buf;
       view = new DataView(spans.buf.buffer, spans.buf.byteOffset, spans.buf.byteLength);
     }
-    const { buf, starts, ends, firstIndex } = spans;
-    for (let i = 0; i < starts.length; i++) {
+    const { buf, starts, ends, count, firstIndex } = spans;
+    for (let i = 0; i < count; i++) {
       const index = firstIndex + i;
       if (first) {
         first = false;
@@ -496,6 +523,10 @@ export async function* readTfeventsLog(file: string, opts: TfeventsReadOptions =
       }
       if (plainScalar(buf, view!, starts[i]!, ends[i]!, tags, plain)) onScalar(plain.tag, plain.value, plain.step, index, out);
       else onRecord(buf.subarray(starts[i]!, ends[i]!), index, out);
+      if (out.length >= BATCH_RECORDS) {
+        yield out;
+        out = [];
+      }
     }
     if (spans.tail !== null) onFrame(spans.tail, out);
   }

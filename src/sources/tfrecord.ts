@@ -1,9 +1,9 @@
 /**
  * TFRecord framing, as TensorBoard event files use it: each record is
  *   uint64 length (little-endian) | masked CRC32C of those 8 bytes | data | masked CRC32C of data.
- * Read in large chunks (not three reads per record); the CRC-32C is @node-rs/crc32's
- * (hardware-accelerated, no dependencies of its own). A last
- * record cut short is what a run still being written looks like: it is reported as a truncated
+ * Read in large chunks (not three reads per record), the next one read while the last is used;
+ * the CRC-32C is @node-rs/crc32's (hardware-accelerated, no dependencies of its own) for long
+ * records, JavaScript's for short ones. A last record cut short is what a run still being written looks like: it is reported as a truncated
  * tail, not an error.
  */
 import { open } from 'node:fs/promises';
@@ -11,44 +11,71 @@ import { crc32c } from '@node-rs/crc32';
 
 const MASK_DELTA = 0xa282ead8;
 
-/** CRC-32C's byte table (reflected polynomial 0x82f63b78). */
+/**
+ * CRC-32C's tables for slicing by 8 (reflected polynomial 0x82f63b78): table k (at k * 256) is the
+ * CRC of a byte followed by k zero bytes, so eight bytes fold into the CRC with eight independent
+ * lookups instead of a chain of eight dependent ones (about twice as fast on a scalar event's 40 bytes).
+ */
 const TABLE = (() => {
-  const t = new Int32Array(256);
+  const t = new Int32Array(8 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
     t[n] = c;
   }
+  for (let k = 1; k < 8; k++) {
+    for (let n = 0; n < 256; n++) {
+      const p = t[(k - 1) * 256 + n]!;
+      t[k * 256 + n] = t[p & 0xff]! ^ (p >>> 8);
+    }
+  }
   return t;
 })();
 
 /**
- * Inputs shorter than this are summed here, a byte at a time: a scalar event's two CRCs (of 8
- * bytes and of about 40) cost less in JavaScript than the native call's own overhead.
+ * Inputs shorter than this are summed here: a scalar event's two CRCs (of 8 bytes and of about
+ * 40) cost less in JavaScript than the native call's own overhead.
  */
 export const NATIVE_CRC_FROM = 256;
 
 /** CRC-32C of `data`, here in JavaScript (the native binding's result, bit for bit). */
 export function crc32cJs(data: Uint8Array): number {
-  return crc32cJsRange(data, 0, data.length);
+  return crc32cJsRange(new DataView(data.buffer, data.byteOffset, data.byteLength), 0, data.length);
 }
 
-function crc32cJsRange(data: Uint8Array, from: number, to: number): number {
+/** CRC-32C of bytes [from, to) of `v`, eight at a time as two little-endian words (a load each). */
+function crc32cJsRange(v: DataView, from: number, to: number): number {
+  const t = TABLE;
   let c = -1;
-  for (let i = from; i < to; i++) c = TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  let i = from;
+  for (; i + 8 <= to; i += 8) {
+    c ^= v.getInt32(i, true);
+    const w = v.getInt32(i + 4, true);
+    c = t[1792 + (c & 0xff)]! ^ t[1536 + ((c >>> 8) & 0xff)]! ^ t[1280 + ((c >>> 16) & 0xff)]! ^ t[1024 + (c >>> 24)]! ^ t[768 + (w & 0xff)]! ^ t[512 + ((w >>> 8) & 0xff)]! ^ t[256 + ((w >>> 16) & 0xff)]! ^ t[w >>> 24]!;
+  }
+  for (; i < to; i++) c = t[(c ^ v.getUint8(i)) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
 
-/** TensorFlow's masked CRC-32C (Castagnoli): the CRC rotated right by 15 bits, plus a constant. */
-export function maskedCrc32c(data: Uint8Array): number {
-  return maskedCrc32cRange(data, 0, data.length);
+/** The masked CRC-32C of the 8 bytes of a record's length, from its two little-endian words. */
+function maskedLengthCrc(lo: number, hi: number): number {
+  const t = TABLE;
+  const c = -1 ^ lo;
+  const crc = ~(t[1792 + (c & 0xff)]! ^ t[1536 + ((c >>> 8) & 0xff)]! ^ t[1280 + ((c >>> 16) & 0xff)]! ^ t[1024 + (c >>> 24)]! ^ t[768 + (hi & 0xff)]! ^ t[512 + ((hi >>> 8) & 0xff)]! ^ t[256 + ((hi >>> 16) & 0xff)]! ^ t[hi >>> 24]!);
+  return mask(crc);
 }
 
-/** The masked CRC of `data[from, to)`, without a view of it for the short inputs summed here. */
-function maskedCrc32cRange(data: Uint8Array, from: number, to: number): number {
+const mask = (crc: number) => ((((crc >>> 15) | (crc << 17)) >>> 0) + MASK_DELTA) >>> 0;
+
+/** TensorFlow's masked CRC-32C (Castagnoli): the CRC rotated right by 15 bits, plus a constant. */
+export function maskedCrc32c(data: Uint8Array): number {
+  return maskedCrc32cRange(data, new DataView(data.buffer, data.byteOffset, data.byteLength), 0, data.length);
+}
+
+/** The masked CRC of `data[from, to)`; `view` is over the same bytes as `data`. */
+function maskedCrc32cRange(data: Uint8Array, view: DataView, from: number, to: number): number {
   // a Buffer view of the same bytes (the native binding takes Buffers), not a copy
-  const crc = to - from < NATIVE_CRC_FROM ? crc32cJsRange(data, from, to) : crc32c(Buffer.from(data.buffer, data.byteOffset + from, to - from));
-  return ((((crc >>> 15) | (crc << 17)) >>> 0) + MASK_DELTA) >>> 0;
+  return mask(to - from < NATIVE_CRC_FROM ? crc32cJsRange(view, from, to) : crc32c(Buffer.from(data.buffer, data.byteOffset + from, to - from)));
 }
 
 export type FrameProblem =
@@ -65,13 +92,15 @@ export type Frame =
 
 /**
  * The records of a run of good frames, as offsets into one buffer (no view or object per record),
- * then the frame that ended the run, if it was not a good one.
+ * then the frame that ended the run, if it was not a good one. `starts` and `ends` are reused for
+ * the next spans: they hold until the next one is asked for.
  */
 export interface FrameSpans {
   readonly buf: Uint8Array;
-  /** where each record's data starts and ends in `buf` */
-  readonly starts: readonly number[];
-  readonly ends: readonly number[];
+  /** where each record's data starts and ends in `buf`: the first `count` entries */
+  readonly starts: ArrayLike<number>;
+  readonly ends: ArrayLike<number>;
+  readonly count: number;
   /** the index of the first record in the file (0-based) */
   readonly firstIndex: number;
   /** the file offset of buf[0] */
@@ -91,7 +120,7 @@ export async function* readFrames(file: string, opts: { chunkSize?: number; onBy
       frames = [];
     }
     buf = s.buf;
-    for (let i = 0; i < s.starts.length; i++) {
+    for (let i = 0; i < s.count; i++) {
       frames.push({ kind: 'record', data: s.buf.subarray(s.starts[i]!, s.ends[i]!), index: s.firstIndex + i, offset: s.bufOffset + s.starts[i]! - 12 });
     }
     if (s.tail !== null) frames.push(s.tail);
@@ -102,36 +131,55 @@ export async function* readFrames(file: string, opts: { chunkSize?: number; onBy
 /** The frames of one TFRecord file as spans, in file order. Stops after a length-CRC failure or a truncated tail. */
 export async function* readFrameSpans(file: string, opts: { chunkSize?: number; onBytes?: (read: number, total: number) => void } = {}): AsyncGenerator<FrameSpans> {
   const fh = await open(file, 'r');
+  /** the read of the next chunk, under way while the last one is framed and its records used */
+  let next: Promise<{ chunk: Uint8Array; bytesRead: number }> | null = null;
   try {
     const total = (await fh.stat()).size;
     const chunkSize = opts.chunkSize ?? 1 << 20;
+    const head = Math.min(HEAD, chunkSize);
+    const readAt = (offset: number) => {
+      const chunk = new Uint8Array(head + chunkSize);
+      return fh.read(chunk, head, chunkSize, offset).then(({ bytesRead }) => ({ chunk, bytesRead }));
+    };
     let buf: Uint8Array = new Uint8Array(0);
     let bufOffset = 0; // file offset of buf[0]
     let fileOffset = 0;
     let index = 0;
     let eof = false;
+    let starts = new Uint32Array(0);
+    let ends = new Uint32Array(0);
+    next = readAt(0);
     while (true) {
-      // fill
+      // fill: the unread rest of the last chunk, then the next chunk
       if (!eof) {
-        const chunk = new Uint8Array(chunkSize);
-        const { bytesRead } = await fh.read(chunk, 0, chunkSize, fileOffset);
+        const { chunk, bytesRead } = await next!;
+        next = null;
         if (bytesRead === 0) eof = true;
         else {
           fileOffset += bytesRead;
-          buf = concat(buf, chunk.subarray(0, bytesRead));
+          next = readAt(fileOffset);
+          if (buf.length <= head) {
+            // the rest goes in the room left before the chunk's bytes: no copy of the chunk
+            chunk.set(buf, head - buf.length);
+            buf = chunk.subarray(head - buf.length, head + bytesRead);
+          } else buf = concat(buf, chunk.subarray(head, head + bytesRead));
           opts.onBytes?.(fileOffset, total);
         }
       }
-      let starts: number[] = [];
-      let ends: number[] = [];
+      // a frame takes at least 16 bytes
+      const most = Math.floor(buf.length / 16) + 1;
+      if (starts.length < most) {
+        starts = new Uint32Array(most);
+        ends = new Uint32Array(most);
+      }
+      let count = 0;
       let first = index;
       let pos = 0;
       let stop = false;
       const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
       const cut = (tail: FrameSpans['tail']): FrameSpans => {
-        const out = { buf, starts, ends, firstIndex: first, bufOffset, tail };
-        starts = [];
-        ends = [];
+        const out = { buf, starts, ends, count, firstIndex: first, bufOffset, tail };
+        count = 0;
         first = index;
         return out;
       };
@@ -139,7 +187,7 @@ export async function* readFrameSpans(file: string, opts: { chunkSize?: number; 
         const lenLo = view.getUint32(pos, true);
         const lenHi = view.getUint32(pos + 4, true);
         const lenCrc = view.getUint32(pos + 8, true);
-        const actual = maskedCrc32cRange(buf, pos, pos + 8);
+        const actual = maskedLengthCrc(lenLo, lenHi);
         if (actual !== lenCrc) {
           yield cut({ kind: 'bad', index, problem: { kind: 'lengthCrc', offset: bufOffset + pos, expected: lenCrc, actual } });
           stop = true;
@@ -149,14 +197,14 @@ export async function* readFrameSpans(file: string, opts: { chunkSize?: number; 
         const need = 12 + len + 4;
         if (buf.length - pos < need) break; // the rest of the record is in the next chunk
         const dataCrc = view.getUint32(pos + 12 + len, true);
-        const actualData = maskedCrc32cRange(buf, pos + 12, pos + 12 + len);
+        const actualData = maskedCrc32cRange(buf, view, pos + 12, pos + 12 + len);
         if (actualData !== dataCrc) {
           const bad = { kind: 'bad', index, problem: { kind: 'dataCrc', offset: bufOffset + pos, expected: dataCrc, actual: actualData } } as const;
           index++;
           yield cut(bad);
         } else {
-          starts.push(pos + 12);
-          ends.push(pos + 12 + len);
+          starts[count] = pos + 12;
+          ends[count++] = pos + 12 + len;
           index++;
         }
         pos += need;
@@ -172,19 +220,23 @@ export async function* readFrameSpans(file: string, opts: { chunkSize?: number; 
         tail = { kind: 'truncated', index, offset: bufOffset + pos, have: buf.length - pos, need };
         pos = buf.length;
       }
-      if (starts.length > 0 || tail !== null) yield cut(tail);
-      // keep the unread tail (copied, so the chunk it came from can be collected)
-      buf = buf.slice(pos);
+      if (count > 0 || tail !== null) yield cut(tail);
+      // the unread rest, copied into the next chunk's buffer when it is read
+      buf = buf.subarray(pos);
       bufOffset += pos;
       if (eof) return;
     }
   } finally {
+    // a read still under way ends before the file is closed; its bytes are not wanted
+    await next?.catch(() => undefined);
     await fh.close();
   }
 }
 
+/** Room kept before each chunk's bytes for the unread rest of the one before (a record cut by the chunk's end). */
+const HEAD = 1 << 16;
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
   const out = new Uint8Array(a.length + b.length);
   out.set(a, 0);
   out.set(b, a.length);
