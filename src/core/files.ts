@@ -41,7 +41,10 @@ export function fileKey(path: string, cwd: string): string {
     // a save keys the same new name three or four times: the last two already-normal names are remembered
     if (path === normalA || path === normalB) return path;
     const key = pyNormpath(path);
-    if (key === path) [normalA, normalB] = [path, normalA];
+    if (key === path) {
+      normalB = normalA;
+      normalA = path;
+    }
     return key;
   }
   if (!isLocalPath(path)) return path;
