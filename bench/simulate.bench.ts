@@ -21,7 +21,8 @@ import { frameRecord } from '../src/sources/tfrecord.ts';
 import { fileVersionEvent, readTfeventsLog, scalarEvent } from '../src/sources/tfevents.ts';
 import { simulate } from '../src/simulate/run.ts';
 import type { FitLog } from '../src/sources/open.ts';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { buildOnce } from './build.ts';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -31,13 +32,6 @@ const LIGHTNING_300K_S = 5.75;
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const POLICY_TEXT = '{monitor: val_loss, save_top_k: 3, save_last: true}';
 
-let built = false;
-/** `npm run build` (tsc itself: npm run from inside `npm run bench` may refuse), once per bench run. */
-function build(): void {
-  if (built) return;
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  built = true;
-}
 
 /**
  * The built `ckpt` on a log: wall seconds, and from /usr/bin/time (when there is one) peak RSS in
@@ -56,7 +50,7 @@ function ckpt(args: readonly string[]): { s: number; cpu: number | null; rssMiB:
 
 /** The command as shipped, end to end, on 300,000 rows; and its peak memory as the log grows a hundredfold. */
 async function command(report: Report, dir: string): Promise<void> {
-  build();
+  buildOnce();
   const csv = join(dir, 'metrics-3e5.csv');
   writeCsv(csv, 3e5);
   const args = { table: ['simulate', '--policy', POLICY_TEXT, csv], json: ['simulate', '--policy', POLICY_TEXT, csv, '--format', 'json'] };

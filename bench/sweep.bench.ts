@@ -20,6 +20,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from '
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { buildOnce } from './build.ts';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { parseConfig } from '../src/core/config.ts';
@@ -122,10 +123,6 @@ async function oneAgainstAll(report: Report, label: string, sweep: Sweep, runs: 
   return one[0]!.result;
 }
 
-/** `npm run build` (tsc itself: npm run from inside `npm run bench` may refuse): what prepack does, without emptying dist/ first. */
-function build(): void {
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-}
 
 export async function run(report: Report): Promise<void> {
   const nRuns = Number(process.env.BENCH_SWEEP_RUNS ?? 1000);
@@ -140,7 +137,7 @@ export async function run(report: Report): Promise<void> {
     const settings: SweepSettings = { policies: [{ name: 'top3', config: parseConfig({ monitor: 'val_loss', save_top_k: 3, save_last: true }) }], run: DEFAULT_RUN, cwd: dir, roles: {}, metric: { name: 'val_loss', mode: 'min' }, ckptSize: 1e9, skipBad: false };
     const label = `sweep ${nRuns} runs x ${nRows} rows`;
     const fromSources = await oneAgainstAll(report, `${label} (sources)`, simulateRuns, runs, settings, rounds, cores);
-    build();
+    buildOnce();
     const dist = (await import(new URL('../dist/src/simulate/sweep.js', import.meta.url).href)) as { simulateRuns: Sweep };
     const fromBuilt = await oneAgainstAll(report, `${label} (built)`, dist.simulateRuns, runs, settings, rounds, cores);
     report({ name: `${label}: same rows and totals, sources and built`, value: isDeepStrictEqual(fromSources, fromBuilt) ? 1 : 0, unit: 'bool' });
