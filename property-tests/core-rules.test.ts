@@ -146,10 +146,10 @@ test('union: the order of the members (in the options and inside the combinator)
   // the combinator itself: any order of verdicts names the same keepers
   fc.assert(
     fc.property(fc.array(fc.record({ member: fc.constantFrom<KeepMember>('topK', 'latest', 'everyNSteps', 'everyNSeconds', 'steps', 'last'), keeps: fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd')) })), fc.constantFrom('a', 'b', 'c', 'd'), (rows, path) => {
-      const verdicts: Verdict[] = rows.map((r) => ({ member: r.member, keeps: (p: string) => (r.keeps as string[]).includes(p) }));
-      const names = (vs: Verdict[]) => [...new Set(keepers(vs, path, null))].sort();
+      const verdicts: Verdict<null>[] = rows.map((r) => ({ member: r.member, keeps: (_: null, p: string) => (r.keeps as string[]).includes(p) }));
+      const names = (vs: Verdict<null>[]) => [...new Set(keepers(vs, null, path, null))].sort();
       assert.deepStrictEqual(names([...verdicts].reverse()), names(verdicts));
-      assert.equal(keepers(verdicts, path, null).length > 0, rows.some((r) => r.keeps.includes(path)));
+      assert.equal(keepers(verdicts, null, path, null).length > 0, rows.some((r) => r.keeps.includes(path)));
     }),
     { seed: SEED + 3, numRuns: runs(300) },
   );

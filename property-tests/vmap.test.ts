@@ -3,7 +3,8 @@
  * of set/delete applied to ANY earlier version (branching, going back and forth) must leave every
  * version answering exactly as the model of that version does. Twelve keys, so versions cross the
  * size where a small (copied) map becomes a rerooting one, both ways; runs of up to 240 writes, so
- * a rerooting lineage passes the point where its newest version is given a copy of the map.
+ * a rerooting lineage passes the point where its newest version is given a copy of the map (`size:
+ * 'max'`: fast-check's default size keeps arrays to a few dozen elements whatever maxLength says).
  */
 import { test } from 'node:test';
 import fc from 'fast-check';
@@ -30,7 +31,7 @@ const seed = Number(process.env.FC_SEED ?? 20261128);
 
 test('every version of a VMap answers like the model of that version', () => {
   fc.assert(
-    fc.property(fc.array(fc.tuple(fc.constantFrom(...KEYS), fc.integer({ min: 0, max: 9 })), { maxLength: 12 }), fc.array(op, { maxLength: 240 }), (initial, ops) => {
+    fc.property(fc.array(fc.tuple(fc.constantFrom(...KEYS), fc.integer({ min: 0, max: 9 })), { maxLength: 12 }), fc.array(op, { maxLength: 240, size: 'max' }), (initial, ops) => {
       const versions: Array<[VMap<number>, Model]> = [[VMap.from(initial), initial.reduce<Model>((m, [k, v]) => mset(m, k, v), [])]];
       for (const o of ops) {
         const [vm, model] = versions[o.from < 0 ? versions.length - 1 : o.from % versions.length]!;

@@ -37,22 +37,11 @@ export const emptyTree: FileTree = VMap.empty<FileNode>();
 /** Normalizes a local path against the working directory; URLs are kept as written. */
 export function fileKey(path: string, cwd: string): string {
   // an absolute path is local (a URL starts with its scheme); skips the scheme regex on the hot path
-  if (path.charCodeAt(0) === 47) {
-    // a save keys the same new name three or four times: the last two already-normal names are remembered
-    if (path === normalA || path === normalB) return path;
-    const key = pyNormpath(path);
-    if (key === path) {
-      normalB = normalA;
-      normalA = path;
-    }
-    return key;
-  }
+  // (normpath remembers the last few names it found already normal: a save keys each several times)
+  if (path.charCodeAt(0) === 47) return pyNormpath(path);
   if (!isLocalPath(path)) return path;
   return pyNormpath(path.startsWith('/') ? path : pyJoin2(cwd, path));
 }
-
-let normalA = '';
-let normalB = '';
 
 function ancestors(key: string): string[] {
   const out: string[] = [];

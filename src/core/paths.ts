@@ -32,11 +32,31 @@ export function pyJoin2(first: string, second: string): string {
   return first + '/' + second;
 }
 
+/**
+ * An absolute path with nothing to collapse: no '.', '..' or empty segment and no trailing slash
+ * (normpath gives it back unchanged, pathlib splits it the same). The last few paths found plain
+ * are remembered: a save asks about its new name and the one it displaces several times each.
+ */
+export function isPlainAbsolute(p: string): boolean {
+  if (p === plain0 || p === plain1 || p === plain2 || p === plain3) return true;
+  if (p.charCodeAt(0) !== 47 || p.charCodeAt(p.length - 1) === 47 || p.includes('//') || p.includes('/.')) return false;
+  plain3 = plain2;
+  plain2 = plain1;
+  plain1 = plain0;
+  plain0 = p;
+  return true;
+}
+// a pure function's memo: '\0' is never a path
+let plain0 = '\0';
+let plain1 = '\0';
+let plain2 = '\0';
+let plain3 = '\0';
+
 /** os.path.normpath for POSIX (Python keeps exactly two leading slashes; we fold them like one). */
 export function pyNormpath(path: string): string {
   if (path === '') return '.';
   // fast path (the hot case: names the core built itself): nothing to collapse
-  if (path.charCodeAt(0) === 47 && path.length > 1 && !path.endsWith('/') && !path.includes('//') && !path.includes('/.')) return path;
+  if (isPlainAbsolute(path)) return path;
   const absolute = path.startsWith('/');
   const parts: string[] = [];
   for (const seg of path.split('/')) {

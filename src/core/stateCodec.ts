@@ -5,7 +5,7 @@
 import { t, E, pipe } from './deps.cts';
 import { VMap } from './vmap.ts';
 import { PolicyConfigCodec, type PolicyConfig } from './config.ts';
-import { EMPTY_KEEP } from './rules/keep/members.ts';
+import { EMPTY_KEEP, keepSlices } from './rules/keep/members.ts';
 import type { FileNode } from './files.ts';
 import type { PolicyState } from './state.ts';
 import { TrainerCodec } from './events.ts';
@@ -170,12 +170,12 @@ function fromJson2(j: Json2, config: PolicyConfig): PolicyState {
     files: files(j.files),
     warned: j.warned,
     extremaTracked: r.topK.extrema_tracked,
-    keep: {
-      latest: { paths: r.keep.latest },
-      everyNSteps: { kept: VMap.from(r.keep.every_n_steps) },
-      everyNSeconds: { kept: VMap.from(r.keep.every_n_seconds.kept), lastTime: r.keep.every_n_seconds.last_time },
-      steps: { kept: VMap.from(r.keep.steps) },
-    },
+    keep: keepSlices(
+      { paths: r.keep.latest },
+      { kept: VMap.from(r.keep.every_n_steps) },
+      { kept: VMap.from(r.keep.every_n_seconds.kept), lastTime: r.keep.every_n_seconds.last_time },
+      { kept: VMap.from(r.keep.steps) },
+    ),
   };
 }
 

@@ -30,12 +30,15 @@ const SMALL = 8;
 
 /**
  * A rerooting map starts a new lineage (the newest version gets a copy of the native map) after
- * this many writes and at least as many as it has entries, so the copies cost about one entry per
- * write. Why: the undo chain points from old versions to new ones, and once the GC has promoted one
- * version (a full collection promotes the current one) every later version of its lineage stays
- * alive until the next full collection; a new lineage is not reachable from the old one.
+ * at least REBASE_AFTER writes and REBASE_PER_ENTRY writes per entry it has, so the copies cost a
+ * quarter of an entry per write. Why: the undo chain points from old versions to new ones, and
+ * once the GC has promoted one version (a full collection promotes the current one) every later
+ * version of its lineage stays alive until the next full collection; a new lineage is not
+ * reachable from the old one. One write per entry made the copy ~4% of a composed policy's event
+ * (a thousand kept files); four bound what a promoted version holds to four writes per entry.
  */
 const REBASE_AFTER = 64;
+const REBASE_PER_ENTRY = 4;
 
 export class VMap<V> implements Iterable<[string, V]> {
   /** a small version's keys and values, in insertion order (never mutated); null for a rerooting version */
@@ -200,7 +203,7 @@ export class VMap<V> implements Iterable<[string, V]> {
 
   private write(map: Map<string, Entry<V>>, key: string, old: Entry<V> | undefined, entry: Entry<V> | undefined, nextSeq: number): VMap<V> {
     const age = this.age + 1;
-    if (age >= map.size && age >= REBASE_AFTER) {
+    if (age >= REBASE_PER_ENTRY * map.size && age >= REBASE_AFTER) {
       // a new lineage: the new version gets a copy of the map, and this one keeps its own with no
       // pointer to the new one, so a promoted old version no longer keeps the new lineage's records
       const copy = new Map(map);

@@ -42,12 +42,10 @@ export interface Hook {
   /** version-counter notes, appended after the hook's other notes */
   readonly bumps: Note[];
   memo: Candidates | null;
-  /** the preservation members' verdicts, built at the first release of the hook (composed policies) */
-  verdicts: import('./keep/union.ts').Verdict[] | null;
 }
 
 export function openHook(state: PolicyState, view: LoopView): Hook {
-  return { s: draftOf(state), c: state.config, tr: triggersOf(state.config), view, effects: [], notes: [], bumps: [], memo: null, verdicts: null };
+  return { s: draftOf(state), c: state.config, tr: triggersOf(state.config), view, effects: [], notes: [], bumps: [], memo: null };
 }
 
 /**

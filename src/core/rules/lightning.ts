@@ -10,7 +10,7 @@
  * when no other keeps it. Without them, top-k and last each remove their own previous files as
  * Lightning does (quirks included, docs/rules.md).
  */
-import { isComposed } from '../config.ts';
+import { isComposed, type PolicyConfig } from '../config.ts';
 import type { Reason, Trigger } from '../effects.ts';
 import type { LightningStateDict, LoopEvent } from '../events.ts';
 import { isNonEmptyDir, treeFromListing, fileKey } from '../files.ts';
@@ -35,32 +35,31 @@ import { resolveCheckpointDir, resolveTrainer } from './trainer.ts';
 
 // ---- preservation ------------------------------------------------------------------------------
 
-/** Every preservation member of this config, as verdicts over the hook's current slices (built once per hook). */
-function verdicts(h: Hook): Verdict[] {
-  if (h.verdicts !== null) return h.verdicts;
-  const out: Verdict[] = (h.verdicts = []);
-  if (h.c.saveTopK !== 0) out.push(new MemberVerdict(h, 'topK'));
-  for (const m of EXTRA_MEMBERS) if (configured(h.c, m)) out.push(new MemberVerdict(h, m));
-  if (h.c.saveLast) out.push(new MemberVerdict(h, 'last'));
+/** Every preservation member of this config, as verdicts over a hook's current slices (built once per config). */
+function verdicts(c: PolicyConfig): readonly Verdict<Hook>[] {
+  // the config of the run is asked for on every release: one remembered pair before the WeakMap
+  if (c === lastConfig) return lastVerdicts;
+  let out = VERDICTS.get(c);
+  if (out === undefined) {
+    const list: Verdict<Hook>[] = [];
+    if (c.saveTopK !== 0) list.push(c.monitor !== null ? TOPK : NO_MONITOR_SERIES);
+    for (const m of EXTRA_MEMBERS) if (configured(c, m)) list.push(EXTRA_VERDICTS[m]);
+    if (c.saveLast) list.push(LAST);
+    VERDICTS.set(c, (out = list));
+  }
+  lastConfig = c;
+  lastVerdicts = out;
   return out;
 }
+const VERDICTS = new WeakMap<PolicyConfig, readonly Verdict<Hook>[]>();
+let lastConfig: PolicyConfig | null = null;
+let lastVerdicts: readonly Verdict<Hook>[] = [];
 
-/** One member's verdict, read from its own slice of the hook's draft when asked (a method, not a closure per release). */
-class MemberVerdict implements Verdict {
-  constructor(private readonly h: Hook, readonly member: KeepMember) {}
-  keeps(p: string): boolean {
-    const h = this.h;
-    const s = h.s;
-    switch (this.member) {
-      case 'topK':
-        return h.c.monitor !== null ? keepsTopK(s, p) : h.c.saveTopK === -1 || s.bestModelPath === p;
-      case 'last':
-        return keepsLast(s, p);
-      default:
-        return keeps(s.keep, this.member, p);
-    }
-  }
-}
+const TOPK: Verdict<Hook> = { member: 'topK', keeps: (h, p) => keepsTopK(h.s, p) };
+/** top-k without a monitor: save_top_k=-1 keeps every file of the series, otherwise only the newest */
+const NO_MONITOR_SERIES: Verdict<Hook> = { member: 'topK', keeps: (h, p) => h.c.saveTopK === -1 || h.s.bestModelPath === p };
+const LAST: Verdict<Hook> = { member: 'last', keeps: (h, p) => keepsLast(h.s, p) };
+const EXTRA_VERDICTS = Object.fromEntries(EXTRA_MEMBERS.map((m) => [m, { member: m, keeps: (h: Hook, p: string) => keeps(h.s.keep, m, p) }])) as Record<ExtraMember, Verdict<Hook>>;
 
 /**
  * `released` lets go of `previous` (the new file being `current`): removed as Lightning would,
@@ -71,13 +70,13 @@ function release(h: Hook, released: KeepMember, previous: string, current: strin
   if (isComposed(h.c)) {
     // two members can let go of the same file in one hook (latest-n moving on as top-k is displaced): remove it once
     if (!fileExists(h, previous)) return;
-    const still = keepers(verdicts(h), previous, released);
+    const still = keepers(verdicts(h.c), h, previous, released);
     if (still.length > 0) {
       // a fresh array whenever it is not empty
       h.notes.push({ kind: 'keptBy', path: previous, released, members: still as KeepMember[] });
       return;
     }
-    h.s.keep = forget(h.s.keep, previous);
+    // no keep_* member keeps `previous` now (the releasing one let go of it): their slices have nothing to forget
   }
   remove(h, previous, reason);
 }

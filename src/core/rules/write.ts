@@ -10,7 +10,7 @@ import { exists, fileKey, removePath, writeFile, writeSymlink } from '../files.t
 import { PyFormatError, pyStrRepr } from '../format/pyformat.ts';
 import { formatCheckpointName, type NameOptions } from '../format/template.ts';
 import type { PolicyConfig } from '../config.ts';
-import { isLocalPath, isStrictParent, pathlibAbsoluteParts, pyAbspath, pyDirname, pyJoin2, pyRelpath } from '../paths.ts';
+import { isLocalPath, isPlainAbsolute, isStrictParent, pathlibAbsoluteParts, pyAbspath, pyDirname, pyJoin2, pyRelpath } from '../paths.ts';
 import type { PolicyState } from '../state.ts';
 import { CandidateView, Raised, trainerOf, type Hook } from './hook.ts';
 
@@ -129,11 +129,6 @@ export function shouldRemove(h: Hook, previous: string, current: string): boolea
   const prev = pathlibAbsoluteParts(previous, cwd);
   if (resume !== null && samePath(prev, pathlibAbsoluteParts(resume, cwd))) return false;
   return isStrictParent(pathlibAbsoluteParts(dir ?? '', cwd), prev);
-}
-
-/** An absolute path with nothing pathlib would drop or keep differently: no '.', '..' or empty segment. */
-function isPlainAbsolute(p: string): boolean {
-  return p.charCodeAt(0) === 47 && !p.includes('//') && !p.includes('/.') && p.charCodeAt(p.length - 1) !== 47;
 }
 
 /**

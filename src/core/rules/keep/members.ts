@@ -37,12 +37,17 @@ export interface KeepSlices {
   readonly steps: StepsSlice;
 }
 
-export const EMPTY_KEEP: KeepSlices = {
-  latest: { paths: [] },
-  everyNSteps: { kept: VMap.empty<number>() },
-  everyNSeconds: { kept: VMap.empty<number>(), lastTime: null },
-  steps: { kept: VMap.empty<number>() },
-};
+/**
+ * The slices, always built here, in one property order: every KeepSlices has one hidden class
+ * (a spread or a second literal made another, and each new one deoptimized the readers).
+ */
+export function keepSlices(latest: LatestSlice, everyNSteps: StepsSlice, everyNSeconds: SecondsSlice, steps: StepsSlice): KeepSlices {
+  return { latest, everyNSteps, everyNSeconds, steps };
+}
+const stepsSlice = (kept: VMap<number>): StepsSlice => ({ kept });
+const secondsSlice = (kept: VMap<number>, lastTime: number | null): SecondsSlice => ({ kept, lastTime });
+
+export const EMPTY_KEEP: KeepSlices = keepSlices({ paths: [] }, stepsSlice(VMap.empty<number>()), secondsSlice(VMap.empty<number>(), null), stepsSlice(VMap.empty<number>()));
 
 export type ExtraMember = Exclude<KeepMember, 'topK' | 'last'>;
 export const EXTRA_MEMBERS: readonly ExtraMember[] = ['latest', 'everyNSteps', 'everyNSeconds', 'steps'];
@@ -90,14 +95,14 @@ export function take(c: PolicyConfig, s: KeepSlices, m: ExtraMember, path: strin
       paths.push(path);
       const cut = paths.length > n ? paths.length - n : 0;
       const latest = { paths: cut > 0 ? paths.slice(cut) : paths };
-      return { slices: { latest, everyNSteps: s.everyNSteps, everyNSeconds: s.everyNSeconds, steps: s.steps }, released: cut > 0 ? paths.slice(0, cut) : NOTHING };
+      return { slices: keepSlices(latest, s.everyNSteps, s.everyNSeconds, s.steps), released: cut > 0 ? paths.slice(0, cut) : NOTHING };
     }
     case 'everyNSteps':
-      return { slices: { ...s, everyNSteps: { kept: s.everyNSteps.kept.set(path, at.globalStep) } }, released: [] };
+      return { slices: keepSlices(s.latest, stepsSlice(s.everyNSteps.kept.set(path, at.globalStep)), s.everyNSeconds, s.steps), released: NOTHING };
     case 'everyNSeconds':
-      return { slices: { ...s, everyNSeconds: { kept: s.everyNSeconds.kept.set(path, at.globalStep), lastTime: at.time ?? s.everyNSeconds.lastTime } }, released: [] };
+      return { slices: keepSlices(s.latest, s.everyNSteps, secondsSlice(s.everyNSeconds.kept.set(path, at.globalStep), at.time ?? s.everyNSeconds.lastTime), s.steps), released: NOTHING };
     case 'steps':
-      return { slices: { ...s, steps: { kept: s.steps.kept.set(path, at.globalStep) } }, released: [] };
+      return { slices: keepSlices(s.latest, s.everyNSteps, s.everyNSeconds, stepsSlice(s.steps.kept.set(path, at.globalStep))), released: NOTHING };
   }
 }
 
@@ -122,10 +127,10 @@ function keptByAny(s: KeepSlices, path: string): boolean {
 /** The slices without `path` (a file removed, or overwritten by a save no member wanted). */
 export function forget(s: KeepSlices, path: string): KeepSlices {
   if (!keptByAny(s, path)) return s;
-  return {
-    latest: { paths: s.latest.paths.filter((p) => p !== path) },
-    everyNSteps: { kept: s.everyNSteps.kept.delete(path) },
-    everyNSeconds: { kept: s.everyNSeconds.kept.delete(path), lastTime: s.everyNSeconds.lastTime },
-    steps: { kept: s.steps.kept.delete(path) },
-  };
+  return keepSlices(
+    { paths: s.latest.paths.filter((p) => p !== path) },
+    stepsSlice(s.everyNSteps.kept.delete(path)),
+    secondsSlice(s.everyNSeconds.kept.delete(path), s.everyNSeconds.lastTime),
+    stepsSlice(s.steps.kept.delete(path)),
+  );
 }
