@@ -88,14 +88,23 @@ const NOTHING: readonly string[] = [];
 export function take(c: PolicyConfig, s: KeepSlices, m: ExtraMember, path: string, at: At): { readonly slices: KeepSlices; readonly released: readonly string[] } {
   switch (m) {
     case 'latest': {
-      // runs on every save of a composed policy: one pass, no intermediate arrays
-      const n = c.keepLatest ?? 0;
+      // runs on every save of a composed policy: the new window and what fell out of it, built
+      // directly (no array grown by push and then sliced twice)
+      const n = c.keepLatest ?? 1; // a positive integer: the new path always stays
+      const old = s.latest.paths;
+      // a name saved again moves to the newest place
+      const others = old.length - (old.indexOf(path) < 0 ? 0 : 1);
+      const cut = others + 1 > n ? others + 1 - n : 0;
       const paths: string[] = [];
-      for (const p of s.latest.paths) if (p !== path) paths.push(p);
+      const released: string[] | null = cut > 0 ? [] : null;
+      let i = 0;
+      for (const p of old) {
+        if (p === path) continue;
+        if (i++ < cut) released!.push(p);
+        else paths.push(p);
+      }
       paths.push(path);
-      const cut = paths.length > n ? paths.length - n : 0;
-      const latest = { paths: cut > 0 ? paths.slice(cut) : paths };
-      return { slices: keepSlices(latest, s.everyNSteps, s.everyNSeconds, s.steps), released: cut > 0 ? paths.slice(0, cut) : NOTHING };
+      return { slices: keepSlices({ paths }, s.everyNSteps, s.everyNSeconds, s.steps), released: released ?? NOTHING };
     }
     case 'everyNSteps':
       return { slices: keepSlices(s.latest, stepsSlice(s.everyNSteps.kept.set(path, at.globalStep)), s.everyNSeconds, s.steps), released: NOTHING };
