@@ -464,7 +464,7 @@ export class LoopReconstructor {
 
   /** the next group's kinds, when processGroup looked ahead at it */
   private peekedGroup: Group | null = null;
-  private peekedKinds: RecordKind[] = [];
+  private peekedKinds: readonly RecordKind[] = [];
 
   private processHeld(atEnd: boolean) {
     // a group is handled once the next one is known: it shows where an epoch ends

@@ -35,43 +35,53 @@ function nameBits(names: readonly string[], role: (name: string) => MetricRole):
   return bits;
 }
 
-/**
- * Each record's kind, by index; within one step the module writes: training row, validation row,
- * epoch aggregates. A CSV's rows share their names arrays, so the last array's bits are kept.
- */
-export function kindsOf(g: Group, role: (name: string) => MetricRole): RecordKind[] {
+// the last names array kindOf was asked about and its bits: a CSV's rows share their names arrays
+let lastNames: readonly string[] | null = null;
+let lastRole: ((name: string) => MetricRole) | null = null;
+let lastBits = 0;
+
+/** A record's kind, given whether one of the module's rows came before it at its step. */
+function kindOf(r: LogRecord, sawModule: boolean, role: (name: string) => MetricRole): RecordKind {
+  if (r.epoch === null) return 'other';
+  const names = namesOf(r);
+  let bits: number;
+  if (names === lastNames && role === lastRole) bits = lastBits;
+  else {
+    bits = nameBits(names, role);
+    lastNames = names;
+    lastRole = role;
+    lastBits = bits;
+  }
+  const train = (bits & TRAIN) !== 0;
+  const test = (bits & TEST) !== 0;
+  if ((bits & VAL) !== 0) return 'val';
+  if (test && !train) return 'test';
+  if (!train && !test) return 'other';
+  return sawModule || (bits & ALL_EPOCH) !== 0 ? 'epoch' : 'train';
+}
+
+/** The kinds of a group of one record: shared, as most steps log one row. */
+const ONE: Readonly<Record<RecordKind, readonly RecordKind[]>> = {
+  train: ['train'],
+  val: ['val'],
+  epoch: ['epoch'],
+  test: ['test'],
+  other: ['other'],
+};
+
+/** Each record's kind, by index; within one step the module writes: training row, validation row, epoch aggregates. */
+export function kindsOf(g: Group, role: (name: string) => MetricRole): readonly RecordKind[] {
+  const rs = g.records;
+  if (rs.length === 1) return ONE[kindOf(rs[0]!, false, role)];
   const out: RecordKind[] = [];
   let sawModule = false;
-  for (const r of g.records) {
-    let kind: RecordKind;
-    if (r.epoch === null) kind = 'other';
-    else {
-      const names = namesOf(r);
-      let bits: number;
-      if (names === lastNames && role === lastRole) bits = lastBits;
-      else {
-        bits = nameBits(names, role);
-        lastNames = names;
-        lastRole = role;
-        lastBits = bits;
-      }
-      const train = (bits & TRAIN) !== 0;
-      const test = (bits & TEST) !== 0;
-      if ((bits & VAL) !== 0) kind = 'val';
-      else if (test && !train) kind = 'test';
-      else if (!train && !test) kind = 'other';
-      else if (sawModule || (bits & ALL_EPOCH) !== 0) kind = 'epoch';
-      else kind = 'train';
-      if (kind === 'train' || kind === 'val' || kind === 'epoch') sawModule = true;
-    }
+  for (const r of rs) {
+    const kind = kindOf(r, sawModule, role);
+    if (kind === 'train' || kind === 'val' || kind === 'epoch') sawModule = true;
     out.push(kind);
   }
   return out;
 }
-
-let lastNames: readonly string[] | null = null;
-let lastRole: ((name: string) => MetricRole) | null = null;
-let lastBits = 0;
 
 /** Each record with its kind (kindsOf, paired up). */
 export function classify(g: Group, role: (name: string) => MetricRole): Classified[] {
