@@ -3,9 +3,10 @@
  * them, older keeps first-appearance order); an empty cell means "not logged in this row", `nan`
  * is a NaN; `epoch` may be blank (LearningRateMonitor, hp_metric) or absent; `step` is required.
  */
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { CsvError, Options as CsvParseOptions } from 'csv-parse';
+import { openChunks } from './chunks.ts';
 import { handleBad, ReadRecord, SourceError, type BadInputPolicy, type LogRecord, type ProgressFn } from './records.ts';
 import { headBytes, notTextProblem, quoteText, shortText } from './text.ts';
 
@@ -247,8 +248,7 @@ export async function* readCsvLog(file: string, opts: CsvReadOptions = {}): Asyn
   const notText = notTextProblem(head, 'CSV');
   if (notText !== null) throw new SourceError({ file }, null, `${notText}; expected a Lightning CSVLogger metrics.csv`);
   const total = safeSize(file);
-  const source = createReadStream(file, { highWaterMark: opts.chunkSize ?? 1 << 16 });
-  const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks = openChunks(file, opts.chunkSize ?? 1 << 16);
   let header: Header | null = null;
   /** the line the last row ended on */
   let line = 0;
@@ -325,7 +325,7 @@ export async function* readCsvLog(file: string, opts: CsvReadOptions = {}): Asyn
       if (batch.length >= BATCH) {
         yield batch;
         batch = [];
-        opts.progress?.(source.bytesRead, total);
+        opts.progress?.(chunks.bytesRead, total);
       }
     }
     // the last line, with no line break after it
@@ -345,19 +345,19 @@ export async function* readCsvLog(file: string, opts: CsvReadOptions = {}): Asyn
         if (batch.length >= BATCH) {
           yield batch;
           batch = [];
-          opts.progress?.(source.bytesRead, total);
+          opts.progress?.(chunks.bytesRead, total);
         }
       }
     }
     if (batch.length > 0) yield batch;
-    opts.progress?.(source.bytesRead, total);
+    opts.progress?.(chunks.bytesRead, total);
     if (skipped.error !== null) {
       const what = skipped.error.code === 'CSV_QUOTE_NOT_CLOSED' ? `a quoted field opened on line ${line + 1} is never closed` : skipped.error.message;
       throw new SourceError({ file, line: line + 1 }, null, what);
     }
     if (header === null) throw new SourceError({ file, line: 1 }, 'header', 'the file is empty; expected a CSVLogger header (epoch, step, metric names)');
   } finally {
-    source.destroy();
+    chunks.close();
   }
 }
 
