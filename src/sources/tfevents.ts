@@ -393,6 +393,12 @@ function plainScalar(b: Uint8Array, view: DataView, pos: number, end: number, ta
 
 // ---- records ---------------------------------------------------------------------------------
 
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export interface TfeventsReadOptions {
   readonly bad?: BadInputPolicy;
   readonly progress?: ProgressFn;
@@ -416,6 +422,8 @@ export async function* readTfeventsLog(file: string, opts: TfeventsReadOptions =
   // the record's metrics, as ReadRecord holds them (a call logs each name once)
   let names: string[] = [];
   let values: number[] = [];
+  /** the last record's names: a record logging the same names shares the array (the reconstruction memoises by it) */
+  let lastNames: string[] = [];
   let hasEpoch = false;
   let origin: Origin = { file, record: 0 };
   let open = false;
@@ -423,7 +431,11 @@ export async function* readTfeventsLog(file: string, opts: TfeventsReadOptions =
   let epochPlace: 'last' | 'first' | null = null;
 
   const flush = (out: LogRecord[]) => {
-    if (open && (names.length > 0 || hasEpoch)) out.push(new ReadRecord(step, epoch, names, values, file, 0, origin));
+    if (open && (names.length > 0 || hasEpoch)) {
+      if (sameNames(names, lastNames)) names = lastNames;
+      else lastNames = names;
+      out.push(new ReadRecord(step, epoch, names, values, file, 0, origin));
+    }
     open = false;
     names = [];
     values = [];
