@@ -157,7 +157,10 @@ export class LoopReconstructor {
 
   /** Feeds records in log order; returns the timeline items they complete. */
   push(records: readonly LogRecord[]): TimelineItem[] {
-    for (const r of records) {
+    // indexed loops on the per-row path: a log's first rows run before V8 optimises it, and the
+    // interpreter's for-of steps an iterator
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
       if (this.current !== null && r.step === this.current.step) {
         this.current.records.push(r);
         continue;
@@ -271,7 +274,8 @@ export class LoopReconstructor {
   }
 
   private triggerAt(x: number): boolean {
-    for (const n of this.opts.stepTriggers) if (n >= 1 && x % n === 0) return true;
+    const ts = this.opts.stepTriggers;
+    for (let i = 0; i < ts.length; i++) if (ts[i]! >= 1 && x % ts[i]! === 0) return true;
     return false;
   }
 
@@ -467,12 +471,17 @@ export class LoopReconstructor {
   private peekedKinds: readonly RecordKind[] = [];
 
   private processHeld(atEnd: boolean) {
-    // a group is handled once the next one is known: it shows where an epoch ends
-    while (this.held.length > (atEnd ? 0 : 1)) {
-      const grp = this.held.shift()!;
+    // a group is handled once the next one is known: it shows where an epoch ends; the groups
+    // handled leave the queue at once (a shift per group moved the thousands held back at the start)
+    const held = this.held;
+    const keep = atEnd ? 0 : 1;
+    let i = 0;
+    for (; i < held.length - keep; i++) {
+      const grp = held[i]!;
       this.heldRecords -= grp.records.length;
-      this.processGroup(grp, this.held[0] ?? null);
+      this.processGroup(grp, held[i + 1] ?? null);
     }
+    held.splice(0, i);
   }
 
   private processGroup(grp: Group, next: Group | null) {
@@ -490,7 +499,9 @@ export class LoopReconstructor {
       if (k !== 'train' && k !== 'val' && k !== 'epoch') continue;
       if (k === 'val') hasVal = true;
       else if (k === 'epoch') hasAgg = true;
-      for (const info of this.infosOf(namesOf(recs[i]!))) {
+      const infos = this.infosOf(namesOf(recs[i]!));
+      for (let j = 0; j < infos.length; j++) {
+        const info = infos[j]!;
         if (info.bare === null) info.ownColumn = true;
         if (info.observed && i < 31) observed |= 1 << i;
       }

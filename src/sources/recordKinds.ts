@@ -26,7 +26,8 @@ const ALL_EPOCH = 8;
 
 function nameBits(names: readonly string[], role: (name: string) => MetricRole): number {
   let bits = names.length > 0 ? ALL_EPOCH : 0;
-  for (const name of names) {
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     if (isLoggerOnly(name)) continue;
     const nameRole = role(name);
     bits |= nameRole === 'val' ? VAL : nameRole === 'test' ? TEST : TRAIN;
@@ -95,11 +96,5 @@ export function moduleEpochOf(g: Group, kinds: readonly RecordKind[]): number | 
     const k = kinds[i];
     if (k === 'train' || k === 'val' || k === 'epoch') return g.records[i]!.epoch;
   }
-  return null;
-}
-
-/** The epoch of the module's rows (training, validation, epoch aggregates) among them; null for logger-only and test rows. */
-export function moduleEpoch(c: readonly Classified[]): number | null {
-  for (const x of c) if (x.kind === 'train' || x.kind === 'val' || x.kind === 'epoch') return x.record.epoch;
   return null;
 }
