@@ -5,7 +5,7 @@
  */
 import type { LoopEvent } from '../core/events.ts';
 import { pyRelpath } from '../core/paths.ts';
-import type { LogRecord } from '../sources/records.ts';
+import { namesOf, valuesOf, type LogRecord } from '../sources/records.ts';
 import type { KeptFile, MetricChoice, PolicyResult, PolicySpec } from './run.ts';
 import { BoundedSeries, type SeriesPoint } from './series.ts';
 import type { NoteSummary } from './noteTally.ts';
@@ -53,9 +53,11 @@ export class Observed {
 }
 
 export function observeRecord(r: LogRecord, epoch: number, step: number, names: Map<string, Observed[]>) {
-  for (const [name, v] of r.metrics) {
-    const os = names.get(name);
-    if (os) for (const o of os) o.add(name, v, epoch, step, r.step);
+  const ns = namesOf(r);
+  const vs = valuesOf(r);
+  for (let i = 0; i < ns.length; i++) {
+    const os = names.get(ns[i]!);
+    if (os) for (const o of os) o.add(ns[i]!, vs[i]!, epoch, step, r.step);
   }
 }
 

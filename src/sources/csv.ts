@@ -3,10 +3,11 @@
  * them, older keeps first-appearance order); an empty cell means "not logged in this row", `nan`
  * is a NaN; `epoch` may be blank (LearningRateMonitor, hp_metric) or absent; `step` is required.
  */
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { CsvError, Options as CsvParseOptions } from 'csv-parse';
-import { handleBad, SourceError, type BadInputPolicy, type LogRecord, type ProgressFn } from './records.ts';
+import { openChunks } from './chunks.ts';
+import { handleBad, ReadRecord, SourceError, type BadInputPolicy, type LogRecord, type ProgressFn } from './records.ts';
 import { headBytes, notTextProblem, quoteText, shortText } from './text.ts';
 
 export interface CsvReadOptions {
@@ -49,6 +50,26 @@ interface Header {
   readonly epochCol: number;
   /** indices of metric columns (everything but step and epoch) */
   readonly metricCols: readonly number[];
+  /** the names of a row's non-empty metric cells by their bits (bit j: metricCols[j]), shared by the rows alike */
+  readonly namesByMask: Map<number, readonly string[]>;
+  /** a row's values as they are read, copied out at its end (one exact-size array per row) */
+  readonly scratch: number[];
+}
+
+/** Rows with more metric columns than bits in a mask get a names array of their own. */
+const MASK_BITS = 30;
+
+const NO_NUMBERS: readonly number[] = [];
+
+/** The names of the metric cells whose bits are set in `mask`, made once per mask. */
+function namesOfMask(h: Header, mask: number): readonly string[] {
+  let names = h.namesByMask.get(mask);
+  if (names === undefined) {
+    const out: string[] = [];
+    for (let j = 0; j < h.metricCols.length; j++) if ((mask & (1 << j)) !== 0) out.push(h.names[h.metricCols[j]!]!);
+    h.namesByMask.set(mask, (names = out));
+  }
+  return names;
 }
 
 function readHeader(names: readonly string[], line: number, file: string): Header {
@@ -73,7 +94,7 @@ function readHeader(names: readonly string[], line: number, file: string): Heade
   names.forEach((_, i) => {
     if (i !== stepCol && i !== epochCol) metricCols.push(i);
   });
-  return { names, stepCol, epochCol, metricCols };
+  return { names, stepCol, epochCol, metricCols, namesByMask: new Map(), scratch: Array.from({ length: metricCols.length }, () => 0) };
 }
 
 /** One data row as a record, or a SourceError naming the line and column. */
@@ -96,15 +117,17 @@ function toRecord(f: readonly string[], line: number, h: Header, file: string): 
       epoch = e;
     }
   }
-  const metrics = new Map<string, number>();
+  const names: string[] = [];
+  const values: number[] = [];
   for (const i of h.metricCols) {
     const t = f[i]!;
     if (t === '') continue;
     const v = parseMetricCell(t);
     if (v === undefined) return new SourceError(origin, h.names[i]!, `expected a number (or nan/inf), got ${quoteText(t)}`);
-    metrics.set(h.names[i]!, v);
+    names.push(h.names[i]!);
+    values.push(v);
   }
-  return { step, epoch, metrics, origin };
+  return new ReadRecord(step, epoch, names, values, file, line, origin);
 }
 
 /** A cell of digits only (no sign, no space), as an integer; -1 otherwise. Exact up to 15 digits. */
@@ -124,11 +147,15 @@ function digitsAt(text: string, from: number, to: number): number {
  * plain well-formed row (blank, wrong cell count, a cell that does not parse): `toRecord` then
  * reads it again and says what is wrong, so the messages stay its own.
  */
-function fastRow(text: string, from: number, end: number, line: number, h: Header, file: string): LogRecord | null {
+function fastRow(text: string, from: number, end: number, line: number, h: Header, file: string): ReadRecord | null {
   const n = h.names.length;
   let step = -1;
   let epoch: number | null = null;
-  let metrics: Map<string, number> | null = null;
+  const scratch = h.scratch;
+  const wide = h.metricCols.length > MASK_BITS;
+  let k = 0; // values read
+  let j = -1; // metric column
+  let mask = 0;
   let start = from;
   for (let i = 0; i < n; i++) {
     const comma = text.indexOf(',', start);
@@ -144,15 +171,32 @@ function fastRow(text: string, from: number, end: number, line: number, h: Heade
         if (e < 0) return null;
         epoch = e;
       }
-    } else if (stop > start) {
-      const t = text.slice(start, stop);
-      const v = parseMetricCell(t);
-      if (v === undefined) return null;
-      (metrics ??= new Map()).set(h.names[i]!, v);
+    } else {
+      j++;
+      if (stop > start) {
+        const v = parseMetricCell(text.slice(start, stop));
+        if (v === undefined) return null;
+        scratch[k++] = v;
+        if (!wide) mask |= 1 << j;
+      }
     }
     start = stop + 1;
   }
-  return { step, epoch, metrics: metrics ?? new Map(), origin: { file, line } };
+  const values = k === 0 ? NO_NUMBERS : k === 1 ? [scratch[0]!] : scratch.slice(0, k);
+  return new ReadRecord(step, epoch, wide ? wideNames(text, from, end, h) : namesOfMask(h, mask), values, file, line);
+}
+
+/** The names of a wide row's non-empty metric cells (the row is known to be well formed). */
+function wideNames(text: string, from: number, end: number, h: Header): string[] {
+  const out: string[] = [];
+  let start = from;
+  for (let i = 0; i < h.names.length; i++) {
+    const comma = text.indexOf(',', start);
+    const stop = comma === -1 || comma >= end ? end : comma;
+    if (stop > start && i !== h.stepCol && i !== h.epochCol) out.push(h.names[i]!);
+    start = stop + 1;
+  }
+  return out;
 }
 
 /** Rows handed on at a time: a promise per batch, not per row, and batches small enough to die young. */
@@ -204,8 +248,7 @@ export async function* readCsvLog(file: string, opts: CsvReadOptions = {}): Asyn
   const notText = notTextProblem(head, 'CSV');
   if (notText !== null) throw new SourceError({ file }, null, `${notText}; expected a Lightning CSVLogger metrics.csv`);
   const total = safeSize(file);
-  const source = createReadStream(file, { highWaterMark: opts.chunkSize ?? 1 << 16 });
-  const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks = openChunks(file, opts.chunkSize ?? 1 << 16);
   let header: Header | null = null;
   /** the line the last row ended on */
   let line = 0;
@@ -282,7 +325,7 @@ export async function* readCsvLog(file: string, opts: CsvReadOptions = {}): Asyn
       if (batch.length >= BATCH) {
         yield batch;
         batch = [];
-        opts.progress?.(source.bytesRead, total);
+        opts.progress?.(chunks.bytesRead, total);
       }
     }
     // the last line, with no line break after it
@@ -302,19 +345,19 @@ export async function* readCsvLog(file: string, opts: CsvReadOptions = {}): Asyn
         if (batch.length >= BATCH) {
           yield batch;
           batch = [];
-          opts.progress?.(source.bytesRead, total);
+          opts.progress?.(chunks.bytesRead, total);
         }
       }
     }
     if (batch.length > 0) yield batch;
-    opts.progress?.(source.bytesRead, total);
+    opts.progress?.(chunks.bytesRead, total);
     if (skipped.error !== null) {
       const what = skipped.error.code === 'CSV_QUOTE_NOT_CLOSED' ? `a quoted field opened on line ${line + 1} is never closed` : skipped.error.message;
       throw new SourceError({ file, line: line + 1 }, null, what);
     }
     if (header === null) throw new SourceError({ file, line: 1 }, 'header', 'the file is empty; expected a CSVLogger header (epoch, step, metric names)');
   } finally {
-    source.destroy();
+    chunks.close();
   }
 }
 

@@ -7,7 +7,7 @@
  * `facts.inferred`.
  */
 import { valCheckBatch } from './loopFacts.ts';
-import { classify, moduleEpoch, type Group } from './recordKinds.ts';
+import { classify, kindsOf, moduleEpochOf, type Group } from './recordKinds.ts';
 import type { ReconstructOptions, ResolvedFacts } from './timeline.ts';
 
 export interface InferredLoop {
@@ -37,17 +37,17 @@ export function inferLoop(held: readonly Group[], opts: ReconstructOptions): Inf
   let firstEpoch: number | null = null;
   let firstG: number | null = null;
   for (const grp of held) {
-    const c = classify(grp, opts.role);
-    const ep = moduleEpoch(c);
+    const c = kindsOf(grp, opts.role);
+    const ep = moduleEpochOf(grp, c);
     if (ep === null) continue;
     const x = grp.step + off;
     if (firstEpoch === null) [firstEpoch, firstG] = [ep, x];
     let info = epochs.get(ep);
     if (!info) epochs.set(ep, (info = { vals: [], firstG: x, lastG: x, lastHasAgg: false, lastHasVal: false }));
-    const hasVal = c.some((k) => k.kind === 'val');
+    const hasVal = c.includes('val');
     if (hasVal) info.vals.push(x);
     info.lastG = x;
-    info.lastHasAgg = c.some((k) => k.kind === 'epoch');
+    info.lastHasAgg = c.includes('epoch');
     info.lastHasVal = hasVal;
   }
   const sorted = [...epochs.keys()].sort((a, b) => a - b);

@@ -28,8 +28,8 @@ import type { LoopEvent, LoopView, TrainerFacts } from '../core/events.ts';
 import { findStart } from './fitStart.ts';
 import { inferLoop } from './inferLoop.ts';
 import { effectiveValBatches, valCheckBatch } from './loopFacts.ts';
-import { classify, moduleEpoch, type Classified, type Group } from './recordKinds.ts';
-import { originText, SourceError, type LogRecord, type Origin } from './records.ts';
+import { kindsOf, moduleEpochOf, type Group } from './recordKinds.ts';
+import { namesOf, originText, SourceError, valuesOf, type LogRecord, type Origin } from './records.ts';
 import { isLoggerOnly } from './roles.ts';
 import type { FitStart, RecordKind, ReconstructOptions, ResolvedFacts, TimelineItem, UnknownValue } from './timeline.ts';
 
@@ -126,8 +126,21 @@ export class LoopReconstructor {
     return i;
   }
 
+  /** the last names array infosOf was asked about, and its infos (a CSV's rows share their names arrays) */
+  private lastNames: readonly string[] | null = null;
+  private lastInfos: readonly NameInfo[] = [];
+
+  /** The infos of a record's names, by index. */
+  private infosOf(names: readonly string[]): readonly NameInfo[] {
+    if (names !== this.lastNames) {
+      this.lastNames = names;
+      this.lastInfos = names.map((n) => this.infoOf(n));
+    }
+    return this.lastInfos;
+  }
+
   private holdsObserved(r: LogRecord): boolean {
-    for (const n of r.metrics.keys()) if (this.infoOf(n).observed) return true;
+    for (const info of this.infosOf(namesOf(r))) if (info.observed) return true;
     return false;
   }
 
@@ -144,7 +157,10 @@ export class LoopReconstructor {
 
   /** Feeds records in log order; returns the timeline items they complete. */
   push(records: readonly LogRecord[]): TimelineItem[] {
-    for (const r of records) {
+    // indexed loops on the per-row path: a log's first rows run before V8 optimises it, and the
+    // interpreter's for-of steps an iterator
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
       if (this.current !== null && r.step === this.current.step) {
         this.current.records.push(r);
         continue;
@@ -258,7 +274,8 @@ export class LoopReconstructor {
   }
 
   private triggerAt(x: number): boolean {
-    for (const n of this.opts.stepTriggers) if (n >= 1 && x % n === 0) return true;
+    const ts = this.opts.stepTriggers;
+    for (let i = 0; i < ts.length; i++) if (ts[i]! >= 1 && x % ts[i]! === 0) return true;
     return false;
   }
 
@@ -324,12 +341,12 @@ export class LoopReconstructor {
 
   /** hooks handled since the last row of the log was taken in */
   private hooksSinceRow = 0;
-  /** the row being taken in (or the last one, at the end): where a problem with the schedule is reported */
-  private rowOrigin: Origin | null = null;
+  /** the row being taken in (or the last one, at the end): where a problem with the schedule is reported (its origin made only then) */
+  private row: LogRecord | null = null;
 
   private tooManyHooks(p: number): never {
     const at = Math.floor(p / 3);
-    const where = this.rowOrigin ?? { file: 'the log' };
+    const where = this.row?.origin ?? { file: 'the log' };
     throw new SourceError(
       where,
       'step',
@@ -395,9 +412,12 @@ export class LoopReconstructor {
   // ---- metrics -----------------------------------------------------------------------------------
 
   private apply(r: LogRecord, kind: RecordKind, x: number) {
-    for (const [name, v] of r.metrics) {
-      const info = this.infoOf(name);
+    const infos = this.infosOf(namesOf(r));
+    const values = valuesOf(r);
+    for (let i = 0; i < infos.length; i++) {
+      const info = infos[i]!;
       if (info.skip) continue;
+      const v = values[i]!;
       this.set(info, v, x, kind);
       // a metric logged on_step and on_epoch is written as name_step / name_epoch; the callback also sees `name`
       if (info.bare !== null) {
@@ -446,42 +466,50 @@ export class LoopReconstructor {
 
   // ---- records -----------------------------------------------------------------------------------
 
-  /** the next group's classification, when processGroup looked ahead at it */
-  private peeked: { grp: Group; c: Classified[] } | null = null;
+  /** the next group's kinds, when processGroup looked ahead at it */
+  private peekedGroup: Group | null = null;
+  private peekedKinds: readonly RecordKind[] = [];
 
   private processHeld(atEnd: boolean) {
-    // a group is handled once the next one is known: it shows where an epoch ends
-    while (this.held.length > (atEnd ? 0 : 1)) {
-      const grp = this.held.shift()!;
+    // a group is handled once the next one is known: it shows where an epoch ends; the groups
+    // handled leave the queue at once (a shift per group moved the thousands held back at the start)
+    const held = this.held;
+    const keep = atEnd ? 0 : 1;
+    let i = 0;
+    for (; i < held.length - keep; i++) {
+      const grp = held[i]!;
       this.heldRecords -= grp.records.length;
-      this.processGroup(grp, this.held[0] ?? null);
+      this.processGroup(grp, held[i + 1] ?? null);
     }
+    held.splice(0, i);
   }
 
   private processGroup(grp: Group, next: Group | null) {
     if (this.crashed) return;
     // the previous group's look ahead classified this one already
-    const c = this.peeked !== null && this.peeked.grp === grp ? this.peeked.c : classify(grp, this.opts.role);
-    this.peeked = null;
+    const c = this.peekedGroup === grp ? this.peekedKinds : kindsOf(grp, this.opts.role);
+    this.peekedGroup = null;
+    const recs = grp.records;
     let hasVal = false;
     let hasAgg = false;
     /** bit i: the i-th record is one of the module's and holds an observed name (records past 30: see below) */
     let observed = 0;
     for (let i = 0; i < c.length; i++) {
       const k = c[i]!;
-      if (k.kind !== 'train' && k.kind !== 'val' && k.kind !== 'epoch') continue;
-      if (k.kind === 'val') hasVal = true;
-      else if (k.kind === 'epoch') hasAgg = true;
-      for (const n of k.record.metrics.keys()) {
-        const info = this.infoOf(n);
+      if (k !== 'train' && k !== 'val' && k !== 'epoch') continue;
+      if (k === 'val') hasVal = true;
+      else if (k === 'epoch') hasAgg = true;
+      const infos = this.infosOf(namesOf(recs[i]!));
+      for (let j = 0; j < infos.length; j++) {
+        const info = infos[j]!;
         if (info.bare === null) info.ownColumn = true;
         if (info.observed && i < 31) observed |= 1 << i;
       }
     }
-    const ep = moduleEpoch(c);
+    const ep = moduleEpochOf(grp, c);
     if (ep === null) return; // logger rows (learning rates, hp_metric) and test rows
     const x = grp.step + this.start.stepOffset;
-    this.rowOrigin = grp.records[0]!.origin;
+    this.row = recs[0]!;
     this.hooksSinceRow = 0;
     if (x <= this.lastModuleG) {
       // a fit's steps only grow (rows at one step are grouped): a row whose step goes back is out of order
@@ -508,9 +536,12 @@ export class LoopReconstructor {
       this.mismatch('epoch-long', `rows of epoch ${ep} run past global step ${this.epochEnd.lo}, where num_training_batches=${this.N} ends it`);
     }
     if (this.N === null) {
-      const nc = next ? classify(next, this.opts.role) : null;
-      if (next !== null) this.peeked = { grp: next, c: nc! };
-      const nextEp = nc ? moduleEpoch(nc) : null;
+      let nextEp: number | null = null;
+      if (next !== null) {
+        this.peekedGroup = next;
+        this.peekedKinds = kindsOf(next, this.opts.role);
+        nextEp = moduleEpochOf(next, this.peekedKinds);
+      }
       if (next === null || (nextEp !== null && nextEp > ep)) {
         // the epoch's last rows: its end lies between here and the next epoch's first row
         const nx = next ? next.step + this.start.stepOffset : Infinity;
@@ -524,14 +555,14 @@ export class LoopReconstructor {
     }
     for (let i = 0; i < c.length; i++) {
       const k = c[i]!;
-      if (k.kind !== 'train' && k.kind !== 'val' && k.kind !== 'epoch') continue;
-      if (this.observe !== null && (i < 31 ? (observed & (1 << i)) === 0 : !this.holdsObserved(k.record))) continue;
-      this.out.push({ kind: 'observation', record: k.record, role: k.kind, epoch: this.epoch, globalStep: x });
+      if (k !== 'train' && k !== 'val' && k !== 'epoch') continue;
+      if (this.observe !== null && (i < 31 ? (observed & (1 << i)) === 0 : !this.holdsObserved(recs[i]!))) continue;
+      this.out.push({ kind: 'observation', record: recs[i]!, role: k, epoch: this.epoch, globalStep: x });
     }
     // the training batch ending at x
     this.advanceTo(point(x, BATCH));
     if (this.crashed) return;
-    for (const k of c) if (k.kind === 'train') this.apply(k.record, 'train', x);
+    for (let i = 0; i < c.length; i++) if (c[i] === 'train') this.apply(recs[i]!, 'train', x);
     if (this.pos < point(x, BATCH)) {
       this.pos = point(x, BATCH);
       if (this.triggerAt(x)) this.batchEnded(x);
@@ -540,16 +571,16 @@ export class LoopReconstructor {
     if (hasVal) {
       if (this.N !== null && !this.valDue(x)) this.mismatch('val-unscheduled', `the log validates at global step ${x}, where the loop facts schedule no validation`);
       this.advanceTo(point(x, VAL));
-      for (const k of c) if (k.kind === 'val') this.apply(k.record, 'val', x);
+      for (let i = 0; i < c.length; i++) if (c[i] === 'val') this.apply(recs[i]!, 'val', x);
       if (this.pos < point(x, VAL)) {
         this.pos = point(x, VAL);
-        this.validationEnded(x, c.find((k) => k.kind === 'val')!.record.origin);
+        this.validationEnded(x, recs[c.indexOf('val')]!.origin);
       }
     }
     // epoch aggregates: the callback sees them at the train epoch end
     if (hasAgg) {
       this.advanceTo(point(x, EPOCH));
-      for (const k of c) if (k.kind === 'epoch') this.apply(k.record, 'epoch', x);
+      for (let i = 0; i < c.length; i++) if (c[i] === 'epoch') this.apply(recs[i]!, 'epoch', x);
       if (this.epochEnd && this.epochEnd.lo !== x) this.mismatch('agg-mid-epoch', `epoch aggregates at global step ${x}, where the epoch does not end`);
     }
     this.lastModuleG = x;

@@ -4,7 +4,7 @@
  * one step by the roles of their metric names and the order the module writes them in.
  */
 import { isLoggerOnly, type MetricRole } from './roles.ts';
-import type { LogRecord } from './records.ts';
+import { namesOf, type LogRecord } from './records.ts';
 import type { RecordKind } from './timeline.ts';
 
 /** The records logged at one step, in log order. */
@@ -18,40 +18,83 @@ export interface Classified {
   readonly kind: RecordKind;
 }
 
-/** Each record's kind; within one step the module writes: training row, validation row, epoch aggregates. */
-export function classify(g: Group, role: (name: string) => MetricRole): Classified[] {
-  const out: Classified[] = [];
+/** What a record's names say, as bits: any validation, test or training name, and only `*_epoch` names. */
+const VAL = 1;
+const TEST = 2;
+const TRAIN = 4;
+const ALL_EPOCH = 8;
+
+function nameBits(names: readonly string[], role: (name: string) => MetricRole): number {
+  let bits = names.length > 0 ? ALL_EPOCH : 0;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (isLoggerOnly(name)) continue;
+    const nameRole = role(name);
+    bits |= nameRole === 'val' ? VAL : nameRole === 'test' ? TEST : TRAIN;
+    if (!name.endsWith('_epoch')) bits &= ~ALL_EPOCH;
+  }
+  return bits;
+}
+
+// the last names array kindOf was asked about and its bits: a CSV's rows share their names arrays
+let lastNames: readonly string[] | null = null;
+let lastRole: ((name: string) => MetricRole) | null = null;
+let lastBits = 0;
+
+/** A record's kind, given whether one of the module's rows came before it at its step. */
+function kindOf(r: LogRecord, sawModule: boolean, role: (name: string) => MetricRole): RecordKind {
+  if (r.epoch === null) return 'other';
+  const names = namesOf(r);
+  let bits: number;
+  if (names === lastNames && role === lastRole) bits = lastBits;
+  else {
+    bits = nameBits(names, role);
+    lastNames = names;
+    lastRole = role;
+    lastBits = bits;
+  }
+  const train = (bits & TRAIN) !== 0;
+  const test = (bits & TEST) !== 0;
+  if ((bits & VAL) !== 0) return 'val';
+  if (test && !train) return 'test';
+  if (!train && !test) return 'other';
+  return sawModule || (bits & ALL_EPOCH) !== 0 ? 'epoch' : 'train';
+}
+
+/** The kinds of a group of one record: shared, as most steps log one row. */
+const ONE: Readonly<Record<RecordKind, readonly RecordKind[]>> = {
+  train: ['train'],
+  val: ['val'],
+  epoch: ['epoch'],
+  test: ['test'],
+  other: ['other'],
+};
+
+/** Each record's kind, by index; within one step the module writes: training row, validation row, epoch aggregates. */
+export function kindsOf(g: Group, role: (name: string) => MetricRole): readonly RecordKind[] {
+  const rs = g.records;
+  if (rs.length === 1) return ONE[kindOf(rs[0]!, false, role)];
+  const out: RecordKind[] = [];
   let sawModule = false;
-  for (const r of g.records) {
-    let kind: RecordKind;
-    if (r.epoch === null) kind = 'other';
-    else {
-      let val = false;
-      let test = false;
-      let train = false;
-      let allEpochSuffix = r.metrics.size > 0;
-      for (const name of r.metrics.keys()) {
-        if (isLoggerOnly(name)) continue;
-        const nameRole = role(name);
-        if (nameRole === 'val') val = true;
-        else if (nameRole === 'test') test = true;
-        else train = true;
-        if (!name.endsWith('_epoch')) allEpochSuffix = false;
-      }
-      if (val) kind = 'val';
-      else if (test && !train) kind = 'test';
-      else if (!train && !test) kind = 'other';
-      else if (sawModule || allEpochSuffix) kind = 'epoch';
-      else kind = 'train';
-      if (kind === 'train' || kind === 'val' || kind === 'epoch') sawModule = true;
-    }
-    out.push({ record: r, kind });
+  for (const r of rs) {
+    const kind = kindOf(r, sawModule, role);
+    if (kind === 'train' || kind === 'val' || kind === 'epoch') sawModule = true;
+    out.push(kind);
   }
   return out;
 }
 
-/** The epoch of the module's rows (training, validation, epoch aggregates) among them; null for logger-only and test rows. */
-export function moduleEpoch(c: readonly Classified[]): number | null {
-  for (const x of c) if (x.kind === 'train' || x.kind === 'val' || x.kind === 'epoch') return x.record.epoch;
+/** Each record with its kind (kindsOf, paired up). */
+export function classify(g: Group, role: (name: string) => MetricRole): Classified[] {
+  const kinds = kindsOf(g, role);
+  return kinds.map((kind, i) => ({ record: g.records[i]!, kind }));
+}
+
+/** The epoch of the module's rows (training, validation, epoch aggregates) among records of these kinds; null for logger-only and test rows. */
+export function moduleEpochOf(g: Group, kinds: readonly RecordKind[]): number | null {
+  for (let i = 0; i < kinds.length; i++) {
+    const k = kinds[i];
+    if (k === 'train' || k === 'val' || k === 'epoch') return g.records[i]!.epoch;
+  }
   return null;
 }

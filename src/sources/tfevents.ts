@@ -13,7 +13,7 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import { readFrameSpans, type Frame } from './tfrecord.ts';
-import { handleBad, SourceError, type BadInputPolicy, type LogRecord, type Origin, type ProgressFn } from './records.ts';
+import { handleBad, ReadRecord, SourceError, type BadInputPolicy, type LogRecord, type Origin, type ProgressFn } from './records.ts';
 
 const { Reader, Writer } = protobuf;
 type Reader = protobuf.Reader;
@@ -393,6 +393,12 @@ function plainScalar(b: Uint8Array, view: DataView, pos: number, end: number, ta
 
 // ---- records ---------------------------------------------------------------------------------
 
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export interface TfeventsReadOptions {
   readonly bad?: BadInputPolicy;
   readonly progress?: ProgressFn;
@@ -413,7 +419,11 @@ export async function* readTfeventsLog(file: string, opts: TfeventsReadOptions =
   // the record being assembled
   let step = -1;
   let epoch: number | null = null;
-  let metrics = new Map<string, number>();
+  // the record's metrics, as ReadRecord holds them (a call logs each name once)
+  let names: string[] = [];
+  let values: number[] = [];
+  /** the last record's names: a record logging the same names shares the array (the reconstruction memoises by it) */
+  let lastNames: string[] = [];
   let hasEpoch = false;
   let origin: Origin = { file, record: 0 };
   let open = false;
@@ -421,9 +431,14 @@ export async function* readTfeventsLog(file: string, opts: TfeventsReadOptions =
   let epochPlace: 'last' | 'first' | null = null;
 
   const flush = (out: LogRecord[]) => {
-    if (open && (metrics.size > 0 || hasEpoch)) out.push({ step, epoch, metrics, origin });
+    if (open && (names.length > 0 || hasEpoch)) {
+      if (sameNames(names, lastNames)) names = lastNames;
+      else lastNames = names;
+      out.push(new ReadRecord(step, epoch, names, values, file, 0, origin));
+    }
     open = false;
-    metrics = new Map();
+    names = [];
+    values = [];
     epoch = null;
     hasEpoch = false;
   };
@@ -455,8 +470,8 @@ export async function* readTfeventsLog(file: string, opts: TfeventsReadOptions =
   const onScalar = (tag: string, value: number, evStep: number, index: number, out: LogRecord[]) => {
     if (otherTags.size > 0 && otherTags.has(tag)) return;
     const isEpoch = tag === 'epoch';
-    if (isEpoch && epochPlace === null) epochPlace = open && evStep === step && metrics.size > 0 ? 'last' : 'first';
-    const repeat = isEpoch ? hasEpoch : metrics.has(tag);
+    if (isEpoch && epochPlace === null) epochPlace = open && evStep === step && names.length > 0 ? 'last' : 'first';
+    const repeat = isEpoch ? hasEpoch : names.includes(tag);
     const closedByEpoch = epochPlace === 'last' && hasEpoch;
     const opensWithEpoch = epochPlace === 'first' && isEpoch;
     if (open && (evStep !== step || repeat || closedByEpoch || opensWithEpoch)) flush(out);
@@ -472,7 +487,10 @@ export async function* readTfeventsLog(file: string, opts: TfeventsReadOptions =
       }
       epoch = value;
       hasEpoch = true;
-    } else metrics.set(tag, value);
+    } else {
+      names.push(tag);
+      values.push(value);
+    }
   };
 
   /** An event read whole (anything but the plain scalar events `plainScalar` reads). */
