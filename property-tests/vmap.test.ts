@@ -74,4 +74,7 @@ test('versions on both sides of a new lineage keep answering (old ones read afte
     if (i > 0) assert.equal(v.get(`k${(i - 1) % 100}`), i - 1);
     assert.equal(v.keys()[0], i === 0 ? undefined : 'k0');
   }
+  // every version, at the key its successor writes: a copy that wrote into the old lineage's map
+  // would show the old version its successor's value there
+  for (let i = 0; i < 5_000; i++) assert.equal(versions[i]!.get(`k${i % 100}`), i >= 100 ? i - 100 : undefined);
 });
