@@ -4,7 +4,8 @@
  * left the reader idle for a tenth of a large log's read. Anything else (a pipe, a FIFO, a path that
  * cannot be opened) goes through a read stream as before, so its errors are the stream's own.
  */
-import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, readSync } from 'node:fs';
+import { openOrNull } from './text.ts';
 
 export interface FileChunks extends AsyncIterator<Buffer> {
   /** bytes read from the file so far */
@@ -20,12 +21,8 @@ export function openChunks(file: string, chunkSize: number): FileChunks {
 
 /** A descriptor of `file` when it is a regular file; null for anything else or when it cannot be opened. */
 function openRegular(file: string): number | null {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return null;
-  }
+  const fd = openOrNull(file);
+  if (fd === null) return null;
   try {
     if (fstatSync(fd).isFile()) return fd;
   } catch {

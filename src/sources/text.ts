@@ -49,14 +49,19 @@ export function notTextReason(bytes: Uint8Array): string | null {
   return odd * 10 > text.length ? 'binary data: control characters or bytes that are not UTF-8' : null;
 }
 
-/** The first bytes of a file, or null when it cannot be read (the reader reports that itself). */
-export function headBytes(file: string, n = SNIFF_BYTES): Uint8Array | null {
-  let fd: number;
+/** A descriptor of `file` opened for reading, or null when it cannot be opened (the reader reports that itself). */
+export function openOrNull(file: string): number | null {
   try {
-    fd = openSync(file, 'r');
+    return openSync(file, 'r');
   } catch {
     return null;
   }
+}
+
+/** The first bytes of a file, or null when it cannot be read (the reader reports that itself). */
+export function headBytes(file: string, n = SNIFF_BYTES): Uint8Array | null {
+  const fd = openOrNull(file);
+  if (fd === null) return null;
   try {
     const buf = Buffer.alloc(n);
     return buf.subarray(0, readSync(fd, buf, 0, n, 0));
