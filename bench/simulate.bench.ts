@@ -157,9 +157,12 @@ async function parseOnly(log: FitLog): Promise<number> {
   return n;
 }
 
-const POLICY = parseConfig({ monitor: 'val_loss', save_top_k: 3, save_last: true, dirpath: 'ckpts' });
+/** the policy and loop facts of the steady-state figures (also handed to bench/steady-built.mjs) */
+const POLICY_OPTIONS = { monitor: 'val_loss', save_top_k: 3, save_last: true, dirpath: 'ckpts' };
+const FACT_OPTIONS = { num_training_batches: BATCHES, log_every_n_steps: 1 };
+const POLICY = parseConfig(POLICY_OPTIONS);
 const FACTS = (() => {
-  const r = runFactsFrom({ num_training_batches: BATCHES, log_every_n_steps: 1 }, null);
+  const r = runFactsFrom(FACT_OPTIONS, null);
   if (r._tag === 'Left') throw new Error('bench facts');
   return r.right;
 })();
@@ -220,7 +223,7 @@ async function throughput(report: Report, label: string, log: FitLog, dir: strin
   // above are the sources beside tsx in a process that has done other work, and they varied
   // from run to run by up to 2.4x for event files
   buildOnce();
-  const out = spawnSync(process.execPath, [join(root, 'bench/steady-built.mjs'), log.kind, log.path, dir], { encoding: 'utf8' });
+  const out = spawnSync(process.execPath, [join(root, 'bench/steady-built.mjs'), JSON.stringify({ kind: log.kind, path: log.path, dir, policy: POLICY_OPTIONS, facts: FACT_OPTIONS })], { encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`steady-built.mjs exited ${out.status}: ${out.stderr}`);
   const b = JSON.parse(out.stdout.trim().split('\n').pop()!) as { rows: number; parseS: number; simS: number };
   report({ name: `${label}: simulate top-3, built, own process`, value: Math.round(b.rows / b.simS), unit: 'rows/s', note: `best of 3 with plain node; parse only ${Math.round(b.rows / b.parseS).toLocaleString('en-US')} rows/s; goal >= 1e6 rows/s` });

@@ -19,8 +19,3 @@ export function keepers<S>(members: readonly Verdict<S>[], context: S, path: str
   for (const m of members) if (m.member !== released && m.keeps(context, path)) (out ??= []).push(m.member);
   return out ?? NONE;
 }
-
-/** Whether the union keeps `path`. */
-export function unionKeeps<S>(members: readonly Verdict<S>[], context: S, path: string): boolean {
-  return members.some((m) => m.keeps(context, path));
-}
