@@ -38,6 +38,14 @@ test('best 1 by val_loss and the latest 2: the best stays while the latest roll'
   assert.deepEqual(released.map((e) => e.type === 'remove' && e.path), ['/c/epoch=0.ckpt', '/c/epoch=2.ckpt']);
 });
 
+test('a name written again is the new file: no release of it, no keptBy note, nothing removed', () => {
+  // one name for every save: top-1 replaces its own file at the same path (the counter exempts it)
+  const r = run({ save_top_k: 1, keep_latest: 2, filename: 'model' }, [0.5, 0.4, 0.3]);
+  assert.deepEqual(r.disk, ['model.ckpt']);
+  assert.ok(!r.effects.some((e) => e.type === 'remove'), 'the file being rewritten is never removed');
+  assert.ok(!r.notes.some((n) => n.kind === 'keptBy'), 'nor explained as kept by another member');
+});
+
 test('every n-th step is kept beside the best k, and save_top_k=0 with keep_every_n_steps keeps only those', () => {
   const scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3];
   const r = run({ save_top_k: 1, keep_every_n_steps: 3 }, scores);

@@ -96,15 +96,28 @@ function removeSubtree(tree: FileTree, key: string): FileTree {
   return tree.delete(key).deleteWhere((_, k) => k.startsWith(prefix));
 }
 
-/** A checkpoint written at `key`: replaces whatever was there (a symlink is replaced, not followed). */
-export function writeFile(tree: FileTree, key: string): FileTree {
-  return withParents(tree.get(key)?.kind === 'dir' ? removeSubtree(tree, key) : tree, key).set(key, FILE);
+/**
+ * A checkpoint written at `key`: replaces whatever was there (a symlink is replaced, not followed).
+ * `notDir`: the caller has just seen that nothing exists there (so no folder is), saving a lookup.
+ */
+export function writeFile(tree: FileTree, key: string, notDir = false): FileTree {
+  return withParents(!notDir && tree.get(key)?.kind === 'dir' ? removeSubtree(tree, key) : tree, key).set(key, FILE);
+}
+
+/** The entry at `key` when the path exists following symlinks (what Lightning's remove asks first); else undefined. */
+export function existingNode(tree: FileTree, key: string): FileNode | undefined {
+  const node = tree.get(key);
+  return node === undefined || (node.kind === 'symlink' && !exists(tree, key)) ? undefined : node;
 }
 
 /** Lightning's remove: only when the path exists following symlinks; then the entry itself goes. */
 export function removePath(tree: FileTree, key: string): FileTree {
-  const node = tree.get(key);
-  if (node === undefined || (node.kind === 'symlink' && !exists(tree, key))) return tree;
+  const node = existingNode(tree, key);
+  return node === undefined ? tree : removeNode(tree, key, node);
+}
+
+/** Removes `node`, the existing entry at `key` (a folder with everything under it). */
+export function removeNode(tree: FileTree, key: string, node: FileNode): FileTree {
   return node.kind === 'dir' ? removeSubtree(tree, key) : tree.delete(key);
 }
 

@@ -30,7 +30,7 @@ import { trainEndSkip } from './save/onTrainEnd.ts';
 import { saveHook } from './save/saveHook.ts';
 import { exceptionSkip, skipCause } from './save/skip.ts';
 import { timeCheck } from './save/trainTimeInterval.ts';
-import { fileExists, formatName, link, noteBump, remove, save, shouldRemove, versionedName } from './write.ts';
+import { existing, formatName, link, noteBump, remove, removeExisting, save, shouldRemove, versionedName } from './write.ts';
 import { resolveCheckpointDir, resolveTrainer } from './trainer.ts';
 
 // ---- preservation ------------------------------------------------------------------------------
@@ -66,19 +66,20 @@ const EXTRA_VERDICTS = Object.fromEntries(EXTRA_MEMBERS.map((m) => [m, { member:
  * unless, in a composed policy, another member still keeps it (a keptBy note).
  */
 function release(h: Hook, released: KeepMember, previous: string, current: string, reason: Reason) {
-  if (!shouldRemove(h, previous, current)) return;
-  if (isComposed(h.c)) {
-    // two members can let go of the same file in one hook (latest-n moving on as top-k is displaced): remove it once
-    if (!fileExists(h, previous)) return;
-    const still = keepers(verdicts(h.c), h, previous, released);
-    if (still.length > 0) {
-      // a fresh array whenever it is not empty
-      h.notes.push({ kind: 'keptBy', path: previous, released, members: still as KeepMember[] });
-      return;
-    }
-    // no keep_* member keeps `previous` now (the releasing one let go of it): their slices have nothing to forget
+  if (!isComposed(h.c)) {
+    if (shouldRemove(h, previous, current)) remove(h, previous, reason);
+    return;
   }
-  remove(h, previous, reason);
+  // a name written again is the new file, not a release
+  if (previous === current) return;
+  // two members can let go of the same file in one hook (latest-n moving on as top-k is displaced): remove it once
+  const node = existing(h, previous);
+  if (node === undefined) return;
+  // a file another member keeps stays, whatever Lightning's removal guard would say (asked only to remove)
+  const still = keepers(verdicts(h.c), h, previous, released);
+  if (still.length > 0) return void h.notes.push({ kind: 'keptBy', path: previous, released, members: still as KeepMember[] });
+  // no keep_* member keeps `previous` now (the releasing one let go of it): their slices have nothing to forget
+  if (shouldRemove(h, previous, current)) removeExisting(h, previous, node, reason);
 }
 
 const NONE_WANTED: readonly ExtraMember[] = [];
@@ -89,11 +90,24 @@ function wantedBy(h: Hook): readonly ExtraMember[] {
   const at = atOf(h);
   // one array per combination of members (at most 16), not one per event
   let mask = 0;
-  for (let i = 0; i < EXTRA_MEMBERS.length; i++) if (wants(h.c, h.s.keep, EXTRA_MEMBERS[i]!, at)) mask |= 1 << i;
+  for (const i of configuredOf(h.c)) if (wants(h.c, h.s.keep, EXTRA_MEMBERS[i]!, at)) mask |= 1 << i;
   return WANTED[mask]!;
 }
 
 const WANTED: readonly (readonly ExtraMember[])[] = Array.from({ length: 1 << EXTRA_MEMBERS.length }, (_, mask) => EXTRA_MEMBERS.filter((_, i) => mask & (1 << i)));
+
+/** The positions in EXTRA_MEMBERS of the members a config sets (only they are asked), one array per config. */
+function configuredOf(c: PolicyConfig): readonly number[] {
+  if (c === lastConfigured) return lastPositions;
+  let out = CONFIGURED.get(c);
+  if (out === undefined) CONFIGURED.set(c, (out = EXTRA_MEMBERS.flatMap((m, i) => (configured(c, m) ? [i] : []))));
+  lastConfigured = c;
+  lastPositions = out;
+  return out;
+}
+const CONFIGURED = new WeakMap<PolicyConfig, readonly number[]>();
+let lastConfigured: PolicyConfig | null = null;
+let lastPositions: readonly number[] = [];
 
 /** The moment of the hook's event: its view, which has the two fields the members read. */
 function atOf(h: Hook): At {
@@ -157,7 +171,7 @@ function topkStep(h: Hook, trigger: Trigger): boolean {
 function keptOnly(h: Hook, wanted: readonly ExtraMember[], trigger: Trigger): boolean {
   if (wanted.length === 0) return false;
   const name = versionedName(h, null, null);
-  save(h, name.path, { rule: 'kept', trigger, members: [...wanted], ...epochStep(h) });
+  save(h, name.path, { rule: 'kept', trigger, members: [...wanted], ...epochStep(h) }, name.absent);
   noteBump(h, name);
   keepWith(h, wanted, name.path);
   return true;
@@ -178,7 +192,7 @@ function topkSave(h: Hook, monitor: string, currentValue: PyValue, trigger: Trig
     const best = formatValue({ type: 'float', value: s.bestModelScore! }, '0.5f');
     log(h, 'info', `Epoch ${epoch}, global step ${step}: ${pyStrRepr(monitor)} reached ${cur} (best ${best}), saving model to ${pyStrRepr(name.path)} as top ${k}`);
   }
-  save(h, name.path, { rule: 'topK', trigger, monitor, score, k, keepAll: h.c.saveTopK === -1, kthValue: kthBefore, epoch, step });
+  save(h, name.path, { rule: 'topK', trigger, monitor, score, k, keepAll: h.c.saveTopK === -1, kthValue: kthBefore, epoch, step }, name.absent);
   noteBump(h, name);
   keepWith(h, wanted, name.path);
   if (displaced) release(h, 'topK', displaced, name.path, { rule: 'displaced', by: name.path, score });
@@ -189,7 +203,7 @@ function noMonitorSave(h: Hook, trigger: Trigger, wanted: readonly ExtraMember[]
   const previous = h.s.bestModelPath;
   const name = versionedName(h, null, previous);
   h.s.bestModelPath = name.path;
-  save(h, name.path, { rule: 'noMonitor', trigger, ...epochStep(h) });
+  save(h, name.path, { rule: 'noMonitor', trigger, ...epochStep(h) }, name.absent);
   noteBump(h, name);
   keepWith(h, wanted, name.path);
   if (h.c.saveTopK === 1 && previous) release(h, 'topK', previous, name.path, { rule: 'superseded', by: name.path, series: 'noMonitor' });
@@ -207,7 +221,7 @@ function lastStep(h: Hook, trigger: Trigger) {
     if (link(h, h.s.lastCheckpointSaved, name.path, reason)) noteBump(h, name);
     else h.notes.push({ kind: 'lastUnchanged', path: name.path });
   } else {
-    save(h, name.path, reason);
+    save(h, name.path, reason, name.absent);
     noteBump(h, name);
   }
   if (!previous) return;

@@ -6,7 +6,7 @@
  */
 import { checkpointPath } from '../brands.ts';
 import type { Reason } from '../effects.ts';
-import { exists, fileKey, removePath, writeFile, writeSymlink } from '../files.ts';
+import { exists, existingNode, fileKey, removeNode, removePath, writeFile, writeSymlink, type FileNode } from '../files.ts';
 import { PyFormatError, pyStrRepr } from '../format/pyformat.ts';
 import { formatCheckpointName, type NameOptions } from '../format/template.ts';
 import type { PolicyConfig } from '../config.ts';
@@ -74,14 +74,22 @@ function leaves(path: string, dirpath: string): Raised {
  * The name of a new checkpoint from `template` with the version counter (`-v1`, `-v2`, … while the
  * name is taken; `exempt` is the file about to be replaced), and the plain name it started from.
  */
-export function versionedName(h: Hook, template: string | null, exempt: string | null): { readonly path: string; readonly plain: string } {
+export function versionedName(h: Hook, template: string | null, exempt: string | null): Name {
   const plain = formatName(h, template);
   let path = plain;
+  let absent = false;
   if (h.c.enableVersionCounter) {
     let v = h.c.startingVersion;
-    while (fileExists(h, path) && path !== exempt) path = formatName(h, template, v++);
+    while (!(absent = !fileExists(h, path)) && path !== exempt) path = formatName(h, template, v++);
   }
-  return { path, plain };
+  return { path, plain, absent };
+}
+
+/** A checkpoint's name: `path` as written, the `plain` name the counter started from, and whether nothing existed at `path` when it was chosen. */
+export interface Name {
+  readonly path: string;
+  readonly plain: string;
+  readonly absent: boolean;
 }
 
 /** A versionBump note when a written name is not its plain name (the counter moved it). */
@@ -89,9 +97,10 @@ export function noteBump(h: Hook, name: { readonly path: string; readonly plain:
   if (h.c.enableVersionCounter && name.plain !== name.path) h.bumps.push({ kind: 'versionBump', path: name.path, taken: name.plain });
 }
 
-export function save(h: Hook, path: string, reason: Reason) {
+/** Writes the checkpoint `path`; `absent`: nothing existed there when the name was chosen (versionedName). */
+export function save(h: Hook, path: string, reason: Reason, absent = false) {
   h.effects.push({ type: 'save', path: checkpointPath(path), weightsOnly: h.c.saveWeightsOnly, reason });
-  h.s.files = writeFile(h.s.files, key(h, path));
+  h.s.files = writeFile(h.s.files, key(h, path), absent);
   h.s.lastGlobalStepSaved = h.view.globalStep;
   h.s.lastCheckpointSaved = path;
 }
@@ -99,6 +108,17 @@ export function save(h: Hook, path: string, reason: Reason) {
 export function remove(h: Hook, path: string, reason: Reason) {
   h.effects.push({ type: 'remove', path: checkpointPath(path), reason });
   h.s.files = removePath(h.s.files, key(h, path));
+}
+
+/** The file model's entry for `path` when it exists (following symlinks), for `removeExisting`. */
+export function existing(h: Hook, path: string): FileNode | undefined {
+  return existingNode(h.s.files, key(h, path));
+}
+
+/** `remove` of a path whose existing entry the caller has just looked up (one lookup, not two). */
+export function removeExisting(h: Hook, path: string, node: FileNode, reason: Reason) {
+  h.effects.push({ type: 'remove', path: checkpointPath(path), reason });
+  h.s.files = removeNode(h.s.files, key(h, path), node);
 }
 
 /** A relative symlink at `linkpath` to `target` (never to itself). Returns whether it was linked. */

@@ -93,18 +93,28 @@ export function take(c: PolicyConfig, s: KeepSlices, m: ExtraMember, path: strin
       const n = c.keepLatest ?? 1; // a positive integer: the new path always stays
       const old = s.latest.paths;
       // a name saved again moves to the newest place
-      const others = old.length - (old.indexOf(path) < 0 ? 0 : 1);
+      const again = old.indexOf(path) >= 0;
+      const others = old.length - (again ? 1 : 0);
       const cut = others + 1 > n ? others + 1 - n : 0;
-      const paths: string[] = [];
-      const released: string[] | null = cut > 0 ? [] : null;
-      let i = 0;
-      for (const p of old) {
-        if (p === path) continue;
-        if (i++ < cut) released!.push(p);
-        else paths.push(p);
+      let paths: string[];
+      let released: readonly string[] = NOTHING;
+      if (!again) {
+        // the usual case: the oldest `cut` fall out, the new one goes last
+        paths = old.slice(cut);
+        if (cut > 0) released = old.slice(0, cut);
+      } else {
+        paths = [];
+        const out: string[] = [];
+        let i = 0;
+        for (const p of old) {
+          if (p === path) continue;
+          if (i++ < cut) out.push(p);
+          else paths.push(p);
+        }
+        if (cut > 0) released = out;
       }
       paths.push(path);
-      return { slices: keepSlices({ paths }, s.everyNSteps, s.everyNSeconds, s.steps), released: released ?? NOTHING };
+      return { slices: keepSlices({ paths }, s.everyNSteps, s.everyNSeconds, s.steps), released };
     }
     case 'everyNSteps':
       return { slices: keepSlices(s.latest, stepsSlice(s.everyNSteps.kept.set(path, at.globalStep)), s.everyNSeconds, s.steps), released: NOTHING };

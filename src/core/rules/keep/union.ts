@@ -11,11 +11,28 @@ export interface Verdict<S> {
   readonly keeps: (context: S, path: string) => boolean;
 }
 
-const NONE: readonly KeepMember[] = [];
-
 /** The members (other than `released`) that still keep `path`, in member order. */
 export function keepers<S>(members: readonly Verdict<S>[], context: S, path: string, released: KeepMember | null): readonly KeepMember[] {
-  let out: KeepMember[] | null = null;
-  for (const m of members) if (m.member !== released && m.keeps(context, path)) (out ??= []).push(m.member);
-  return out ?? NONE;
+  if (members.length > MAX_MASKED) return members.filter((m) => m.member !== released && m.keeps(context, path)).map((m) => m.member);
+  let mask = 0;
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i]!;
+    if (m.member !== released && m.keeps(context, path)) mask |= 1 << i;
+  }
+  return mask === 0 ? NONE : answerOf(members, mask);
 }
+
+const NONE: readonly KeepMember[] = Object.freeze([]);
+/** Lists longer than this (never a policy's: it has at most six members) are answered without the bit set. */
+const MAX_MASKED = 16;
+
+/**
+ * The answer for a set of members (bits of positions in `members`): one frozen array per list and
+ * set, built the first time (a save of a composed policy asks twice; the answers are few).
+ */
+function answerOf<S>(members: readonly Verdict<S>[], mask: number): readonly KeepMember[] {
+  let answers = ANSWERS.get(members);
+  if (answers === undefined) ANSWERS.set(members, (answers = []));
+  return (answers[mask] ??= Object.freeze(members.filter((_, i) => mask & (1 << i)).map((m) => m.member)));
+}
+const ANSWERS = new WeakMap<readonly object[], (readonly KeepMember[])[]>();
