@@ -1,15 +1,15 @@
 /** Composable retention, example by example: what is written, kept, released, and the notes that say why. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitEvents, init, parseConfig, reduce, type Effect, type Note } from '../src/core/index.ts';
+import { fitEvents, init, parseConfig, reduce, type Effect, type FitPlan, type Note } from '../src/core/index.ts';
 import { explainNote } from '../src/audit/explain.ts';
 import { explainReason } from '../src/core/explain.ts';
 
-function run(options: Record<string, unknown>, scores: readonly number[]) {
+function run(options: Record<string, unknown>, scores: readonly number[], trainer?: FitPlan['trainer']) {
   let [s] = init(parseConfig({ dirpath: '/c', monitor: 'val_loss', filename: '{epoch}', ...options }), { cwd: '/' });
   const effects: Effect[] = [];
   const notes: Note[] = [];
-  for (const e of fitEvents({ epochs: scores.length, batchesPerEpoch: 1, valMetrics: (ep) => ({ val_loss: scores[ep]! }) })) {
+  for (const e of fitEvents({ epochs: scores.length, batchesPerEpoch: 1, valMetrics: (ep) => ({ val_loss: scores[ep]! }), ...(trainer ? { trainer } : {}) })) {
     const [next, fx, ns] = reduce(s, e);
     effects.push(...fx);
     notes.push(...ns);
@@ -36,6 +36,14 @@ test('best 1 by val_loss and the latest 2: the best stays while the latest roll'
   assert.ok(keptBy.some((n) => n.path === '/c/epoch=1.ckpt' && n.released === 'latest' && n.members.includes('topK')));
   const released = r.effects.filter((e) => e.type === 'remove' && e.reason.rule === 'released');
   assert.deepEqual(released.map((e) => e.type === 'remove' && e.path), ['/c/epoch=0.ckpt', '/c/epoch=2.ckpt']);
+});
+
+test('a file another member keeps gets its keptBy note even where Lightning would not remove it (the resumed-from file)', () => {
+  // as in the first example, epoch 1 leaves the latest 2 at epoch 3 and top-1 still keeps it; here it is also ckpt_path
+  const r = run({ save_top_k: 1, keep_latest: 2 }, [0.5, 0.1, 0.4, 0.3, 0.6], { ckptPath: '/c/epoch=1.ckpt' });
+  const keptBy = r.notes.filter((n): n is Extract<Note, { kind: 'keptBy' }> => n.kind === 'keptBy');
+  assert.ok(keptBy.some((n) => n.path === '/c/epoch=1.ckpt' && n.released === 'latest' && n.members.includes('topK')));
+  assert.ok(r.disk.includes('epoch=1.ckpt'));
 });
 
 test('a name written again is the new file: no release of it, no keptBy note, nothing removed', () => {
