@@ -159,7 +159,12 @@ function rateInChild(job: Job): Rate {
  * every round, so a slow drift of the machine favours neither side).
  */
 function sideBySide(jobs: readonly Job[], repeats = REPEATS): Rate[] {
-  return roundsOf(jobs, repeats).map((rs) => ({ eps: median(rs.map((x) => x.eps)), cpuEps: median(rs.map((x) => x.cpuEps)), saves: rs[0]!.saves }));
+  return roundsOf(jobs, repeats).map(medianRate);
+}
+
+/** The median rate of one job's runs. */
+function medianRate(rs: readonly Rate[]): Rate {
+  return { eps: median(rs.map((x) => x.eps)), cpuEps: median(rs.map((x) => x.cpuEps)), saves: rs[0]!.saves };
 }
 
 /** Each job's runs, round by round (the order of the jobs flipped every other round). */
@@ -218,7 +223,7 @@ export async function run(report: (row: Row) => void): Promise<void> {
   for (const [label, seq] of streams) {
     const rounds = label === 'noise' ? REPEATS : PAIRED_ROUNDS;
     const [topkRuns, unionRuns] = roundsOf([{ root: ROOT, options: { save_top_k: 3 }, seq, n: N }, { root: ROOT, options: composed, seq, n: N }], rounds);
-    const [topk, union] = [topkRuns!, unionRuns!].map((rs) => ({ eps: median(rs.map((x) => x.eps)), cpuEps: median(rs.map((x) => x.cpuEps)), saves: rs[0]!.saves }));
+    const [topk, union] = [medianRate(topkRuns!), medianRate(unionRuns!)];
     report({ name: `top-3 alone, ${label}: events/s`, value: topk!.eps, unit: 'events/s', note: `${saves(topk!)}; ${cpuNote(topk!)}; median of ${rounds}` });
     report({ name: `best-3 ∪ latest-2 ∪ every 1,000th step, ${label}: events/s`, value: union!.eps, unit: 'events/s', note: `${saves(union!)}; ${cpuNote(union!)}; median of ${rounds}` });
     const note = label === 'noise' ? 'composed writes a file per event, top-3 does not' : 'goal <= 1.5 (same files written)';

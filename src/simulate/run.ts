@@ -207,7 +207,6 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
       observe: [...observedNames.keys()],
       ...(fitIndex > 0 && previousEnd ? { resume: { candidates, exceptionStep: previousException, previousEnd } } : {}),
     });
-    let records = 0;
     let skip = false; // a segment with no module rows (only hp_metric, say) is not a fit
     const truncated: string[] = [];
     const dispatch = (items: readonly TimelineItem[]) => {
@@ -274,7 +273,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
       }
     };
     const resumeChoice = new Map<number, { chosen: string; fit: number }>();
-    records = await feedRecords(log, rec, dispatch, { bad, progress, onTruncated: (t) => truncated.push(t) });
+    const records = await feedRecords(log, rec, dispatch, { bad, progress, onTruncated: (t) => truncated.push(t) });
     dispatch(rec.end());
     doneBytes += fileSize(log.path);
     notes.push(...truncated);

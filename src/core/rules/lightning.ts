@@ -35,25 +35,32 @@ import { resolveCheckpointDir, resolveTrainer } from './trainer.ts';
 
 // ---- preservation ------------------------------------------------------------------------------
 
-/** Every preservation member of this config, as verdicts over a hook's current slices (built once per config). */
-function verdicts(c: PolicyConfig): readonly Verdict<Hook>[] {
-  // the config of the run is asked for on every release: one remembered pair before the WeakMap
-  if (c === lastConfig) return lastVerdicts;
-  let out = VERDICTS.get(c);
-  if (out === undefined) {
-    const list: Verdict<Hook>[] = [];
-    if (c.saveTopK !== 0) list.push(c.monitor !== null ? TOPK : NO_MONITOR_SERIES);
-    for (const m of EXTRA_MEMBERS) if (configured(c, m)) list.push(EXTRA_VERDICTS[m]);
-    if (c.saveLast) list.push(LAST);
-    VERDICTS.set(c, (out = list));
-  }
-  lastConfig = c;
-  lastVerdicts = out;
-  return out;
+/**
+ * `build`, computed once per config: the run's config is asked for on every event, so one
+ * remembered pair sits before the WeakMap.
+ */
+function perConfig<T>(build: (c: PolicyConfig) => T): (c: PolicyConfig) => T {
+  const cache = new WeakMap<PolicyConfig, T>();
+  let lastConfig: PolicyConfig | null = null;
+  let lastValue: T | undefined;
+  return (c) => {
+    if (c === lastConfig) return lastValue!;
+    let value = cache.get(c);
+    if (value === undefined) cache.set(c, (value = build(c)));
+    lastConfig = c;
+    lastValue = value;
+    return value;
+  };
 }
-const VERDICTS = new WeakMap<PolicyConfig, readonly Verdict<Hook>[]>();
-let lastConfig: PolicyConfig | null = null;
-let lastVerdicts: readonly Verdict<Hook>[] = [];
+
+/** Every preservation member of this config, as verdicts over a hook's current slices. */
+const verdicts = perConfig((c): readonly Verdict<Hook>[] => {
+  const list: Verdict<Hook>[] = [];
+  if (c.saveTopK !== 0) list.push(c.monitor !== null ? TOPK : NO_MONITOR_SERIES);
+  for (const m of EXTRA_MEMBERS) if (configured(c, m)) list.push(EXTRA_VERDICTS[m]);
+  if (c.saveLast) list.push(LAST);
+  return list;
+});
 
 const TOPK: Verdict<Hook> = { member: 'topK', keeps: (h, p) => keepsTopK(h.s, p) };
 /** top-k without a monitor: save_top_k=-1 keeps every file of the series, otherwise only the newest */
@@ -77,6 +84,7 @@ function release(h: Hook, released: KeepMember, previous: string, current: strin
   if (node === undefined) return;
   // a file another member keeps stays, whatever Lightning's removal guard would say (asked only to remove)
   const still = keepers(verdicts(h.c), h, previous, released);
+  // `still` is a frozen array shared by every note with the same members (notes are read, never written)
   if (still.length > 0) return void h.notes.push({ kind: 'keptBy', path: previous, released, members: still as KeepMember[] });
   // no keep_* member keeps `previous` now (the releasing one let go of it): their slices have nothing to forget
   if (shouldRemove(h, previous, current)) removeExisting(h, previous, node, reason);
@@ -96,18 +104,8 @@ function wantedBy(h: Hook): readonly ExtraMember[] {
 
 const WANTED: readonly (readonly ExtraMember[])[] = Array.from({ length: 1 << EXTRA_MEMBERS.length }, (_, mask) => EXTRA_MEMBERS.filter((_, i) => mask & (1 << i)));
 
-/** The positions in EXTRA_MEMBERS of the members a config sets (only they are asked), one array per config. */
-function configuredOf(c: PolicyConfig): readonly number[] {
-  if (c === lastConfigured) return lastPositions;
-  let out = CONFIGURED.get(c);
-  if (out === undefined) CONFIGURED.set(c, (out = EXTRA_MEMBERS.flatMap((m, i) => (configured(c, m) ? [i] : []))));
-  lastConfigured = c;
-  lastPositions = out;
-  return out;
-}
-const CONFIGURED = new WeakMap<PolicyConfig, readonly number[]>();
-let lastConfigured: PolicyConfig | null = null;
-let lastPositions: readonly number[] = [];
+/** The positions in EXTRA_MEMBERS of the members a config sets (only they are asked). */
+const configuredOf = perConfig((c): readonly number[] => EXTRA_MEMBERS.flatMap((m, i) => (configured(c, m) ? [i] : [])));
 
 /** The moment of the hook's event: its view, which has the two fields the members read. */
 function atOf(h: Hook): At {

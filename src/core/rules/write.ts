@@ -80,7 +80,11 @@ export function versionedName(h: Hook, template: string | null, exempt: string |
   let absent = false;
   if (h.c.enableVersionCounter) {
     let v = h.c.startingVersion;
-    while (!(absent = !fileExists(h, path)) && path !== exempt) path = formatName(h, template, v++);
+    for (;;) {
+      absent = !fileExists(h, path);
+      if (absent || path === exempt) break;
+      path = formatName(h, template, v++);
+    }
   }
   return { path, plain, absent };
 }
